@@ -1,0 +1,56 @@
+"""Provider adapters, one module each, behind :class:`~tui.core.providers.base.OrderProvider`."""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import httpx
+
+from tui.core.providers.base import OrderProvider
+from tui.core.providers.ordermesh import OrderMeshProvider
+from tui.core.providers.pattern import PatternProvider
+from tui.core.providers.rxuniverse import RxUniverseProvider
+from tui.core.providers.shoplazza import ShoplazzaProvider
+from tui.core.settings import Settings
+
+ADAPTERS: dict[str, type[Any]] = {
+    "pattern": PatternProvider,
+    "ordermesh": OrderMeshProvider,
+    "shoplazza": ShoplazzaProvider,
+    "rxuniverse": RxUniverseProvider,
+}
+
+USER_AGENT = "stopline/0.1"
+
+
+def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
+    """Always verify; an on-premise CA bundle is added to, never replaces, verification."""
+    if settings.ca_bundle is not None:
+        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+    return True
+
+
+def build_provider(
+    key: str,
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **http: Any,
+) -> OrderProvider:
+    """The adapter for ``key`` with its own ``httpx.AsyncClient`` (closed by ``aclose``)."""
+    section = settings.providers()[key]
+    client = httpx.AsyncClient(
+        base_url=section.base_url or "",
+        timeout=httpx.Timeout(section.timeout_s, connect=min(5.0, section.timeout_s)),
+        verify=tls_verify(settings),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport,
+        follow_redirects=False,
+    )
+    provider: OrderProvider = ADAPTERS[key](section, client, **http)
+    return provider
+
+
+__all__ = ["ADAPTERS", "OrderProvider", "build_provider"]

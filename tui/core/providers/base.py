@@ -1,0 +1,216 @@
+"""The one interface every order system's adapter implements, and what they share."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import quote
+
+import httpx
+
+from tui.core.domain import (
+    CancelledLine,
+    CancelOutcome,
+    CancelRequest,
+    NotCancelledLine,
+    Order,
+    Outcome,
+)
+from tui.core.errors import OutcomeUncertain, ProviderError, ProviderResponseError
+from tui.core.providers.circuit import CircuitBreaker
+from tui.core.providers.http import ProviderHttp
+from tui.core.text import clean
+
+
+@runtime_checkable
+class OrderProvider(Protocol):
+    """An order system Stopline can look orders up in and cancel them through."""
+
+    key: ClassVar[str]
+    label: ClassVar[str]
+    supports_item_cancel: ClassVar[bool]
+    """Items (with quantities) can be cancelled, not only whole orders."""
+    cancel_is_async: ClassVar[bool]
+    """A successful cancel is only *initiated*; a later look-up confirms it."""
+    reason_codes: dict[str, str]
+    """Reason codes the provider takes (code → description); empty when it takes free text."""
+    reason_required: bool
+    breaker: CircuitBreaker
+
+    def can_resolve(self, identifier: str) -> bool:
+        """Whether an identifier of this form could name an order here (no I/O)."""
+        ...
+
+    async def lookup(self, identifier: str) -> Order | None:
+        """The order the identifier names, or None when the provider has none."""
+        ...
+
+    async def cancel(self, request: CancelRequest) -> CancelOutcome:
+        """Ask for the cancellation; never raises for a provider's answer."""
+        ...
+
+    async def reconcile(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:
+        """Settle an ``unknown`` (or initiated) outcome by looking the order up."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def segment(value: str) -> str:
+    """Percent-encode one path segment: ``/``, ``#``, ``?``, ``&`` and spaces included."""
+    return quote(value, safe="")
+
+
+def json_body(response: httpx.Response, provider: str) -> Any:
+    """The response's JSON, or :class:`ProviderResponseError` naming what came instead."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        ctype = clean(response.headers.get("content-type", "no content type"), max_chars=60)
+        raise ProviderResponseError(
+            provider,
+            f"unreadable answer ({response.status_code}, {ctype})",
+            http_status=response.status_code,
+        ) from exc
+
+
+def error_text(response: httpx.Response) -> str:
+    """The provider's own words from an error body, whatever shape it takes."""
+    try:
+        body = response.json()
+    except ValueError:
+        ctype = response.headers.get("content-type", "")
+        if "html" in ctype:
+            return f"HTTP {response.status_code} (HTML error page)"
+        return clean(response.text, max_chars=200) or f"HTTP {response.status_code}"
+    parts: list[str] = []
+    if isinstance(body, dict):
+        for key in ("error", "message", "error_description", "errors", "details"):
+            value = body.get(key)
+            if isinstance(value, list):
+                parts.extend(clean(v, max_chars=200) for v in value if v not in (None, ""))
+            elif value not in (None, ""):
+                parts.append(clean(value, max_chars=200))
+    elif isinstance(body, list):
+        parts.extend(clean(v, max_chars=200) for v in body)
+    return "; ".join(p for p in parts if p) or f"HTTP {response.status_code}"
+
+
+def as_dict(value: Any, provider: str, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProviderResponseError(provider, f"{what} is not an object")
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+class BaseProvider:
+    """Shared behaviour: owns the HTTP discipline and turns failures into outcomes."""
+
+    key: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    supports_item_cancel: ClassVar[bool] = False
+    cancel_is_async: ClassVar[bool] = False
+
+    def __init__(self, http: ProviderHttp) -> None:
+        self.http = http
+        self.breaker = http.breaker
+        self.reason_codes: dict[str, str] = {}
+        self.reason_required = False
+
+    async def aclose(self) -> None:
+        await self.http.client.aclose()
+
+    def can_resolve(self, identifier: str) -> bool:
+        return True
+
+    # -- outcome helpers ---------------------------------------------------------------------
+
+    def outcome(self, request: CancelRequest, outcome: Outcome, **fields: Any) -> CancelOutcome:
+        return CancelOutcome(
+            provider=self.key, order_id=request.order_id, outcome=outcome, **fields
+        )
+
+    def failed(self, request: CancelRequest, exc: ProviderError) -> CancelOutcome:
+        """An exception from a cancel call, as an outcome: unknown only if it may have applied."""
+        uncertain = isinstance(exc, OutcomeUncertain) or (
+            # A success status whose body cannot be read: it did something, we cannot say what.
+            isinstance(exc, ProviderResponseError) and 200 <= (exc.http_status or 0) < 300
+        )
+        kind = Outcome.UNKNOWN if uncertain else Outcome.ERROR
+        return self.outcome(request, kind, http_status=exc.http_status, message=exc.message)
+
+    async def cancel(self, request: CancelRequest) -> CancelOutcome:
+        try:
+            return await self._cancel(request)
+        except ProviderError as exc:
+            return self.failed(request, exc)
+
+    async def _cancel(self, request: CancelRequest) -> CancelOutcome:
+        raise NotImplementedError
+
+    def server_error(self, request: CancelRequest, response: httpx.Response) -> CancelOutcome:
+        """A 5xx on a cancel: the provider may have applied part of it before failing."""
+        return self.outcome(
+            request,
+            Outcome.UNKNOWN,
+            http_status=response.status_code,
+            message=f"provider error after the request reached it: {error_text(response)}",
+            request_id=self.request_id(response),
+        )
+
+    def request_id(self, response: httpx.Response) -> str | None:
+        value = response.headers.get("request-id") or response.headers.get("x-request-id")
+        return clean(value, max_chars=100) if value else None
+
+    async def reconcile(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:
+        """Look the order up: a cancellation it shows settles the attempt, nothing else does."""
+        try:
+            order = await self.lookup(request.order_id)
+        except ProviderError as exc:
+            return outcome.model_copy(
+                update={"warnings": [*outcome.warnings, f"re-check failed: {exc.message}"]}
+            )
+        if order is None:
+            return outcome.model_copy(
+                update={"warnings": [*outcome.warnings, "re-check: order not found"]}
+            )
+        return self.settle_from_order(outcome, request, order)
+
+    def settle_from_order(
+        self, outcome: CancelOutcome, request: CancelRequest, order: Order
+    ) -> CancelOutcome:
+        wanted = {item.id for item in request.items}
+        lines = [ln for ln in order.lines if not wanted or ln.id in wanted]
+        line_cancelled = [ln for ln in lines if ln.status.lower() in {"cancelled", "canceled"}]
+        if order.cancelled or (lines and len(line_cancelled) == len(lines)):
+            return outcome.model_copy(
+                update={
+                    "outcome": Outcome.COMPLETE,
+                    "confirmed": True,
+                    "cancelled": outcome.cancelled
+                    or [CancelledLine(id=ln.id, status=ln.status) for ln in line_cancelled]
+                    or [CancelledLine(id=order.order_id, status=order.status)],
+                    "message": outcome.message or "confirmed by look-up",
+                    "warnings": [*outcome.warnings, "confirmed by look-up after no answer"]
+                    if outcome.outcome is Outcome.UNKNOWN
+                    else outcome.warnings,
+                }
+            )
+        if order.cancel_pending:
+            return outcome.model_copy(
+                update={
+                    "outcome": Outcome.COMPLETE,
+                    "confirmed": False,
+                    "message": outcome.message or "cancellation initiated (shown by look-up)",
+                }
+            )
+        note = f"re-check: order still {order.status or 'open'}; it may not have been cancelled"
+        return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
+
+
+def not_cancelled(id_: Any, status: Any, reason: Any) -> NotCancelledLine:
+    return NotCancelledLine(
+        id=clean(id_, max_chars=100), status=clean(status), reason=clean(reason)
+    )

@@ -1,0 +1,238 @@
+"""OrderMesh (seed 001): orders of items; cancel the whole order or items by quantity.
+
+The order look-up's shape and status values are unconfirmed by the vendor: this adapter reads
+``id``, ``status`` and ``orderItems[{id, sku, quantity, cancelledQuantity, status}]`` and
+tolerates anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import httpx
+
+from tui.core.domain import (
+    CancelledLine,
+    CancelOutcome,
+    CancelRequest,
+    ItemSelection,
+    Line,
+    Order,
+    Outcome,
+)
+from tui.core.errors import ProviderAuthError, ProviderError
+from tui.core.providers.base import (
+    BaseProvider,
+    as_dict,
+    as_list,
+    error_text,
+    json_body,
+    segment,
+)
+from tui.core.providers.http import ProviderHttp, TokenSource
+from tui.core.settings import OrderMeshSettings
+from tui.core.text import clean
+
+_ORDER_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+# Item statuses that still allow a cancel. The vendor's OrderItemStatus values are
+# unconfirmed; these are the ones its sandbox-visible behaviour suggests.
+_OPEN_ITEM_STATUS = frozenset({"pending", "processing", "new", "open", "partiallycancelled"})
+_CANCELLED = frozenset({"cancelled", "canceled"})
+
+
+class OrderMeshProvider(BaseProvider):
+    key: ClassVar[str] = "ordermesh"
+    label: ClassVar[str] = "OrderMesh"
+    supports_item_cancel: ClassVar[bool] = True
+    cancel_is_async: ClassVar[bool] = False
+
+    def __init__(self, settings: OrderMeshSettings, client: httpx.AsyncClient, **http: Any) -> None:
+        self.settings = settings
+        self.tokens = TokenSource(self._fetch_token)
+        super().__init__(
+            ProviderHttp(
+                self.key,
+                client,
+                auth=self._auth_headers,
+                on_unauthorized=self.tokens.invalidate,
+                **http,
+            )
+        )
+
+    def can_resolve(self, identifier: str) -> bool:
+        return bool(_ORDER_ID.match(identifier))
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.tokens.token()}"}
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        secret = self.settings.client_secret
+        response = await self.http.request(
+            "POST",
+            "/user/v1/clients/token",
+            idempotent=True,
+            authenticate=False,
+            json={
+                "client_id": self.settings.client_id or "",
+                "client_secret": secret.get_secret_value() if secret else "",
+            },
+        )
+        if response.status_code != 200:
+            raise ProviderAuthError(
+                self.key,
+                f"token refused ({response.status_code}): {error_text(response)}",
+                http_status=response.status_code,
+            )
+        body = as_dict(json_body(response, self.key), self.key, "token answer")
+        token = body.get("access_token") or body.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise ProviderAuthError(self.key, "token answer has no access_token")
+        expires_in = body.get("expires_in", body.get("expiresIn"))
+        # Documented as valid for 24 hours when the answer does not say.
+        return token, float(expires_in) if isinstance(expires_in, int | float) else 86400.0
+
+    # -- look-up ---------------------------------------------------------------------------
+
+    async def lookup(self, identifier: str) -> Order | None:
+        response = await self.http.request(
+            "GET", f"/v1/orders/{segment(identifier)}", idempotent=True
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ProviderError(self.key, error_text(response), http_status=response.status_code)
+        body = as_dict(json_body(response, self.key), self.key, "order")
+        return self._order(identifier, body)
+
+    def _order(self, identifier: str, body: dict[str, Any]) -> Order:
+        order_id = clean(body.get("id") or identifier, max_chars=64)
+        status = clean(body.get("status"), max_chars=60)
+        lines: list[Line] = []
+        for item in as_list(body.get("orderItems") or body.get("items")):
+            if not isinstance(item, dict):
+                continue
+            quantity = item.get("quantity") if isinstance(item.get("quantity"), int) else 0
+            done = item.get("cancelledQuantity")
+            remaining = max(0, quantity - (done if isinstance(done, int) else 0))
+            item_status = clean(item.get("status"), max_chars=60)
+            is_open = item_status.lower() in _OPEN_ITEM_STATUS and remaining > 0
+            reason = None
+            if not is_open:
+                reason = (
+                    "nothing left to cancel"
+                    if remaining == 0
+                    else (f"item is {item_status or 'in an unknown state'}")
+                )
+            lines.append(
+                Line(
+                    id=clean(item.get("id"), max_chars=64),
+                    sku=clean(item.get("sku"), max_chars=80) or None,
+                    description=clean(item.get("name"), max_chars=120) or None,
+                    quantity=remaining,
+                    status=item_status,
+                    cancellable=is_open,
+                    not_cancellable_reason=reason,
+                )
+            )
+        identifiers = {"order_id": order_id}
+        for wire, kind in (("externalOrderId", "external_order_id"), ("safeId", "safe_id")):
+            if body.get(wire):
+                identifiers[kind] = clean(body[wire], max_chars=64)
+        cancellable = any(line.cancellable for line in lines)
+        return Order(
+            provider=self.key,
+            order_id=order_id,
+            found_by="order_id",
+            identifiers=identifiers,
+            status=status,
+            lines=tuple(lines),
+            cancellable=cancellable,
+            not_cancellable_reason=None if cancellable else "no item can be cancelled",
+            cancelled=status.lower() in _CANCELLED,
+        )
+
+    # -- cancel ----------------------------------------------------------------------------
+
+    async def _cancel(self, request: CancelRequest) -> CancelOutcome:
+        items = await self._with_quantities(request)
+        body = {
+            "cancelReason": request.reason,
+            "orderItems": [{"id": item.id, "quantity": item.quantity} for item in items],
+            "triggerFlow": self.settings.trigger_flow,
+        }
+        response = await self.http.request(
+            "POST", f"/v1/orders/{segment(request.order_id)}/cancel", idempotent=False, json=body
+        )
+        status = response.status_code
+        rid = self.request_id(response)
+        if status == 200:
+            # Documented as text/plain "OK"; the vendor's example shows JSON {"message"}.
+            message = self._success_message(response)
+            cancelled = [CancelledLine(id=item.id, quantity=item.quantity) for item in items] or [
+                CancelledLine(id=request.order_id)
+            ]
+            return self.outcome(
+                request,
+                Outcome.COMPLETE,
+                http_status=200,
+                message=message,
+                confirmed=True,
+                cancelled=cancelled,
+                request_id=rid,
+            )
+        if status == 404:
+            return self.outcome(
+                request,
+                Outcome.NOT_FOUND,
+                http_status=404,
+                message=error_text(response),
+                request_id=rid,
+            )
+        if status == 400:
+            # The order or items are in a state that does not allow it, or the ask was
+            # malformed: either way nothing was cancelled, in the provider's own words.
+            return self.outcome(
+                request,
+                Outcome.REFUSED,
+                http_status=400,
+                message=error_text(response),
+                request_id=rid,
+            )
+        if status >= 500:
+            return self.server_error(request, response)
+        return self.outcome(
+            request,
+            Outcome.ERROR,
+            http_status=status,
+            message=error_text(response),
+            request_id=rid,
+        )
+
+    async def _with_quantities(self, request: CancelRequest) -> list[ItemSelection]:
+        """Items as the API wants them: every one with a quantity ("all" = what is left)."""
+        if all(item.quantity is not None for item in request.items):
+            return list(request.items)
+        order = await self.lookup(request.order_id)
+        remaining = {line.id: line.quantity for line in order.lines} if order else {}
+        resolved: list[ItemSelection] = []
+        for item in request.items:
+            if item.quantity is not None:
+                resolved.append(item)
+                continue
+            left = remaining.get(item.id)
+            if not left:
+                raise ProviderError(self.key, f"item {item.id}: nothing left to cancel")
+            resolved.append(ItemSelection(id=item.id, quantity=left))
+        return resolved
+
+    @staticmethod
+    def _success_message(response: httpx.Response) -> str:
+        if "json" in response.headers.get("content-type", ""):
+            try:
+                body = response.json()
+            except ValueError:
+                return clean(response.text, max_chars=200)
+            if isinstance(body, dict):
+                return clean(body.get("message") or "", max_chars=200)
+        return clean(response.text, max_chars=200)

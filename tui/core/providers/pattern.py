@@ -1,0 +1,223 @@
+"""Pattern Hub (seed 000): market orders made of warehouse orders; cancellation is asynchronous.
+
+The cancel answer's status code is the truth (200 all initiated, 206 partial, 409 none):
+the ``success`` field reads ``true`` even on 409 in the vendor's own examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+
+from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
+from tui.core.errors import ProviderAuthError, ProviderError
+from tui.core.providers.base import (
+    BaseProvider,
+    as_dict,
+    as_list,
+    error_text,
+    json_body,
+    not_cancelled,
+)
+from tui.core.providers.http import ProviderHttp, TokenSource
+from tui.core.settings import PatternSettings
+from tui.core.text import clean
+
+# Sub-order statuses in which the warehouse orders behind them can still be cancelled.
+# The status look-up does not name warehouse statuses (new/backordered); ``pending`` and
+# ``backordered`` are the sub-order statuses those map to. A reading of the docs, not a fact.
+_CANCELLABLE_SUB_STATUS = frozenset({"pending", "backordered"})
+_WHY_NOT = {
+    "processing": "in the warehouse's hands (batched, picked or packed)",
+    "shipped": "shipped",
+    "cancelled": "already cancelled",
+    "error": "in error at the warehouse",
+}
+
+
+class PatternProvider(BaseProvider):
+    key: ClassVar[str] = "pattern"
+    label: ClassVar[str] = "Pattern Hub"
+    supports_item_cancel: ClassVar[bool] = False
+    cancel_is_async: ClassVar[bool] = True
+
+    def __init__(self, settings: PatternSettings, client: httpx.AsyncClient, **http: Any) -> None:
+        self.settings = settings
+        self.tokens = TokenSource(self._fetch_token)
+        super().__init__(
+            ProviderHttp(
+                self.key,
+                client,
+                auth=self._auth_headers,
+                on_unauthorized=self.tokens.invalidate,
+                **http,
+            )
+        )
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.tokens.token()}"}
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        secret = self.settings.client_secret
+        response = await self.http.request(
+            "POST",
+            self.settings.token_url or "",
+            idempotent=True,
+            authenticate=False,
+            json={
+                "grant_type": "client_credentials",
+                "client_id": self.settings.client_id or "",
+                "client_secret": secret.get_secret_value() if secret else "",
+            },
+        )
+        if response.status_code != 200:
+            raise ProviderAuthError(
+                self.key,
+                f"token refused ({response.status_code}): {error_text(response)}",
+                http_status=response.status_code,
+            )
+        body = as_dict(json_body(response, self.key), self.key, "token answer")
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise ProviderAuthError(self.key, "token answer has no access_token")
+        expires_in = body.get("expires_in")
+        return token, float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+
+    # -- look-up ---------------------------------------------------------------------------
+
+    async def lookup(self, identifier: str) -> Order | None:
+        response = await self.http.request(
+            "GET", "/v1/orders/status", idempotent=True, params={"market_order_id": identifier}
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise ProviderError(self.key, error_text(response), http_status=response.status_code)
+        body = as_dict(json_body(response, self.key), self.key, "status answer")
+        return self._order(identifier, body)
+
+    def _order(self, identifier: str, body: dict[str, Any]) -> Order:
+        market_id = clean(body.get("market_order_id") or identifier, max_chars=128)
+        status = clean(body.get("order_status"), max_chars=60)
+        lines: list[Line] = []
+        for index, sub in enumerate(as_list(body.get("sub_orders")), start=1):
+            if not isinstance(sub, dict):
+                continue
+            sub_status = clean(sub.get("sub_order_status"), max_chars=60)
+            items = [i for i in as_list(sub.get("items")) if isinstance(i, dict)]
+            skus = ", ".join(clean(i.get("sku"), max_chars=60) for i in items)
+            quantity = sum(q for i in items if isinstance(q := i.get("quantity"), int))
+            cancellable = sub_status.lower() in _CANCELLABLE_SUB_STATUS
+            lines.append(
+                Line(
+                    # The status look-up carries no warehouse_order_id: sub-orders by position.
+                    id=f"sub-order {index}",
+                    sku=skus or None,
+                    quantity=quantity or None,
+                    status=sub_status,
+                    cancellable=cancellable,
+                    not_cancellable_reason=None
+                    if cancellable
+                    else _WHY_NOT.get(sub_status.lower(), sub_status or "status unknown"),
+                )
+            )
+        cancelled = status.lower() == "cancelled"
+        cancellable = any(line.cancellable for line in lines) if lines else not cancelled
+        return Order(
+            provider=self.key,
+            order_id=market_id,
+            found_by="market_order_id",
+            identifiers={"market_order_id": market_id},
+            status=status,
+            lines=tuple(lines),
+            cancellable=cancellable,
+            not_cancellable_reason=None if cancellable else "no warehouse order can be cancelled",
+            cancelled=cancelled,
+        )
+
+    # -- cancel ----------------------------------------------------------------------------
+
+    async def _cancel(self, request: CancelRequest) -> CancelOutcome:
+        response = await self.http.request(
+            "POST",
+            "/v1/orders/cancel_order",
+            idempotent=False,
+            params={"market_order_id": request.order_id},
+        )
+        status = response.status_code
+        rid = self.request_id(response)
+        if status in (200, 206, 409):
+            body = as_dict(json_body(response, self.key), self.key, "cancel answer")
+            kind = {200: Outcome.COMPLETE, 206: Outcome.PARTIAL, 409: Outcome.REFUSED}[status]
+            cancelled = [
+                CancelledLine(
+                    id=clean(c.get("warehouse_order_id"), max_chars=40),
+                    status=clean(c.get("status") or "cancelled", max_chars=60),
+                )
+                for c in as_list(body.get("cancelled_orders"))
+                if isinstance(c, dict)
+            ]
+            refused = [
+                not_cancelled(n.get("warehouse_order_id"), n.get("status"), n.get("reason"))
+                for n in as_list(body.get("non_cancellable_orders"))
+                if isinstance(n, dict)
+            ]
+            warnings: list[str] = []
+            if kind is Outcome.REFUSED and cancelled:
+                # Trust the status code; never report these as cancelled.
+                warnings.append("409 listed cancelled warehouse orders; the status code wins")
+                cancelled = []
+            return self.outcome(
+                request,
+                kind,
+                http_status=status,
+                message=clean(body.get("message")),
+                confirmed=False,
+                cancelled=cancelled,
+                not_cancelled=refused,
+                warnings=warnings,
+                request_id=rid,
+            )
+        if status == 404:
+            return self.outcome(
+                request,
+                Outcome.NOT_FOUND,
+                http_status=404,
+                message=error_text(response),
+                request_id=rid,
+            )
+        if status >= 500:
+            return self.server_error(request, response)
+        # 422 (missing or invalid parameters) and any other refusal of the request itself.
+        return self.outcome(
+            request,
+            Outcome.ERROR,
+            http_status=status,
+            message=error_text(response),
+            request_id=rid,
+        )
+
+    def settle_from_order(
+        self, outcome: CancelOutcome, request: CancelRequest, order: Order
+    ) -> CancelOutcome:
+        """Confirmed once the look-up shows as many cancelled sub-orders as were initiated."""
+        if order.cancelled:
+            return super().settle_from_order(outcome, request, order)
+        shown = sum(1 for line in order.lines if line.status.lower() == "cancelled")
+        if outcome.cancelled and shown >= len(outcome.cancelled):
+            return outcome.model_copy(update={"confirmed": True})
+        if outcome.outcome is Outcome.UNKNOWN and shown:
+            return outcome.model_copy(
+                update={
+                    "outcome": Outcome.PARTIAL,
+                    "confirmed": True,
+                    "cancelled": [
+                        CancelledLine(id=line.id, status=line.status)
+                        for line in order.lines
+                        if line.status.lower() == "cancelled"
+                    ],
+                    "warnings": [*outcome.warnings, "confirmed by look-up after no answer"],
+                }
+            )
+        return outcome
