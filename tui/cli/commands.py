@@ -1,0 +1,213 @@
+"""The ``lookup``, ``cancel``, ``config check``, ``locate`` and ``sandbox`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from tui.cli import exit_codes
+from tui.cli.render import (
+    console,
+    lines_table,
+    lookup_table,
+    outcome_report,
+    print_json,
+    t,
+)
+from tui.core.domain import (
+    PROVIDER_KEYS,
+    PROVIDER_LABELS,
+    CancelRequest,
+    ItemSelection,
+    LookupState,
+)
+from tui.core.identifiers import InvalidInput, parse_item_spec, validate_identifier
+from tui.runtime import Runtime, open_runtime
+
+
+@contextmanager
+def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
+    runtime = open_runtime(demo=args.demo, read_only=args.read_only)
+    try:
+        if runtime.demo and not getattr(args, "json", False):
+            sys.stderr.write(
+                "stopline: DEMO DATA — no provider is configured, using the embedded sandbox "
+                f"at {runtime.sandbox.root_url if runtime.sandbox else 'loopback'}\n"
+            )
+        yield runtime
+    finally:
+        runtime.close()
+
+
+def check_provider(key: str | None) -> str | None:
+    if key is None:
+        return None
+    key = key.strip().lower()
+    if key not in PROVIDER_KEYS:
+        raise InvalidInput(f"unknown provider {key!r}; known providers: {', '.join(PROVIDER_KEYS)}")
+    return key
+
+
+async def lookup(args: argparse.Namespace) -> int:
+    identifier = validate_identifier(args.identifier)
+    provider = check_provider(args.provider)
+    with runtime_for(args) as runtime:
+        async with runtime.open_service() as service:
+            results = await service.lookup_all(identifier, [provider] if provider else None)
+    if args.json:
+        print_json([r.model_dump(mode="json") for r in results])
+    else:
+        out = console()
+        out.print(lookup_table(results))
+        lines = lines_table(results)
+        if lines is not None:
+            out.print()
+            out.print(lines)
+    if any(r.state is LookupState.FOUND for r in results):
+        return exit_codes.OK
+    if any(r.state is LookupState.ERROR for r in results):
+        return exit_codes.FAILURE
+    return exit_codes.NOT_FOUND
+
+
+def _confirm(request: CancelRequest) -> bool:
+    what = (
+        f"{len(request.items)} item(s): " + ", ".join(i.id for i in request.items)
+        if request.items
+        else "the whole order"
+    )
+    label = PROVIDER_LABELS[request.provider]
+    sys.stderr.write(
+        f"Cancel {what} of {request.order_id} at {label}?\n  reason: {request.reason}\n"
+        "Type 'yes' to send: "
+    )
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in {"y", "yes"}
+
+
+async def cancel(args: argparse.Namespace) -> int:
+    provider = check_provider(args.provider)
+    assert provider is not None
+    items = tuple(ItemSelection(id=i, quantity=q) for i, q in map(parse_item_spec, args.item))
+    request = CancelRequest(
+        provider=provider,
+        order_id=validate_identifier(args.identifier),
+        reason=args.reason,
+        reason_code=args.reason_code,
+        items=items,
+    )
+    if not args.yes and not sys.stdin.isatty():
+        raise InvalidInput("refusing to cancel without --yes: there is no terminal to confirm on")
+    with runtime_for(args) as runtime:
+        async with runtime.open_service() as service:
+            request = service.prepare(request)  # bad input fails before the question
+            if not args.yes and not _confirm(request):
+                sys.stderr.write("stopline: not sent\n")
+                return exit_codes.USAGE
+            outcome = await service.cancel(request)
+            if args.wait and service.provider(provider).cancel_is_async:
+                async for update in service.confirm(outcome, request):
+                    outcome = update
+    if args.json:
+        print_json(outcome.to_public())
+    else:
+        out = console()
+        for part in outcome_report(outcome):
+            out.print(part)
+    return exit_codes.BY_OUTCOME[outcome.outcome]
+
+
+def config_check() -> int:
+    from tui.core.settings import ConfigError, config_path, load_settings
+
+    out = console()
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        out.print(t(f"{config_path()}: {len(exc.problems)} problem(s)", "bold red"))
+        for problem in exc.problems:
+            out.print(t(f"  - {problem}"))
+        return exit_codes.USAGE
+    enabled = settings.enabled_providers()
+    out.print(t(f"{config_path()}: OK", "bold green"))
+    for key, section in settings.providers().items():
+        state = (
+            f"enabled ({section.resolved_environment()}) {section.base_url}"
+            if section.enabled
+            else "not configured"
+        )
+        out.print(t(f"  {PROVIDER_LABELS[key]:<12} {state}"))
+    if not enabled:
+        out.print(t("  no provider configured: stopline will start the demo sandbox", "yellow"))
+    return exit_codes.OK
+
+
+def locate() -> int:
+    from tui.core.logs import LOG_NAME
+    from tui.core.settings import Settings, config_path
+
+    try:
+        settings = Settings()
+    except Exception:  # locate must answer even when the config is broken
+        settings = Settings.model_construct()
+    out = console()
+    data_dir = settings.resolved_data_dir()
+    rows = [
+        ("config", config_path()),
+        ("data", data_dir),
+        ("journal", data_dir / "journal.sqlite3"),
+        ("demo journal", data_dir / "demo" / "journal.sqlite3"),
+        ("log", settings.resolved_log_dir() / LOG_NAME),
+        ("themes", config_path().parent / "themes"),
+    ]
+    for name, path in rows:
+        out.print(t(f"{name:<13} {path}"))
+    return exit_codes.OK
+
+
+def serve_sandbox(args: argparse.Namespace) -> int:
+    from tui.sandbox import SandboxConfig, SandboxServer
+    from tui.sandbox.showcase import SHOWCASE
+
+    config = SandboxConfig.from_env()
+    updates: dict[str, object] = {}
+    if args.seed is not None:
+        updates["seed"] = args.seed
+    if args.latency_ms is not None:
+        if args.latency_ms < 0:
+            raise InvalidInput("--latency-ms must be zero or more")
+        updates["latency_ms"] = {key: args.latency_ms for key in PROVIDER_KEYS}
+    if args.faults:
+        updates["faults"] = SandboxConfig.parse_faults(args.faults)
+    if updates:
+        config = config.model_copy(update=updates)
+    if not 0 <= args.port <= 65535:
+        raise InvalidInput("--port must be between 0 and 65535")
+    server = SandboxServer(config, port=args.port)
+    try:
+        root = server.start()
+    except OSError as exc:
+        raise InvalidInput(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+    out = console()
+    out.print(t(f"Stopline sandbox (demo data) serving on {root}", "bold"))
+    out.print(t("Point Stopline at it with:"))
+    for name, value in server.settings_env().items():
+        out.print(t(f"  export {name}={value}"))
+    out.print(t("Orders to try:"))
+    for key, entries in SHOWCASE.items():
+        for ident, what in entries:
+            out.print(t(f"  {PROVIDER_LABELS[key]:<12} {ident:<26} {what}"))
+    out.print(t("ctrl-c to stop"), style="dim")
+    sys.stdout.flush()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return exit_codes.OK

@@ -1,0 +1,126 @@
+"""Human and JSON output of the command line. Provider text is rendered as plain ``Text``,
+never as markup, after :func:`tui.core.text.clean`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tui.core.domain import PROVIDER_LABELS, CancelOutcome, LookupResult, LookupState, Outcome
+from tui.core.text import clean
+
+OUTCOME_STYLE = {
+    Outcome.COMPLETE: "green",
+    Outcome.PARTIAL: "yellow",
+    Outcome.REFUSED: "red",
+    Outcome.NOT_FOUND: "magenta",
+    Outcome.UNKNOWN: "bold yellow",
+    Outcome.ERROR: "bold red",
+}
+
+
+def console(file: TextIO | None = None) -> Console:
+    return Console(file=file or sys.stdout, highlight=False, markup=False, emoji=False)
+
+
+def t(value: object, style: str = "") -> Text:
+    return Text(clean(value), style=style)
+
+
+def print_json(value: Any, file: TextIO | None = None) -> None:
+    (file or sys.stdout).write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+def lookup_table(results: Iterable[LookupResult]) -> Table:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("provider", "state", "order", "found by", "status", "lines", "cancellable"):
+        table.add_column(column)
+    for result in results:
+        label = PROVIDER_LABELS.get(result.provider, result.provider)
+        if result.state is not LookupState.FOUND:
+            detail = result.error or ""
+            state = t(result.state.value.replace("_", " "), "red" if detail else "dim")
+            table.add_row(t(label), state, t(detail), Text(""), Text(""), Text(""), Text(""))
+            continue
+        for order in result.orders:
+            table.add_row(
+                t(label),
+                t("found", "green"),
+                t(order.order_id, "bold"),
+                t(order.found_by),
+                t(order.status),
+                t(len(order.lines) or "-"),
+                t(order.cancellable_count if order.cancellable else 0),
+            )
+    return table
+
+
+def lines_table(results: Iterable[LookupResult]) -> Table | None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("order", "line", "sku", "qty", "status", "cancellable"):
+        table.add_column(column)
+    rows = 0
+    for result in results:
+        for order in result.orders:
+            for line in order.lines:
+                rows += 1
+                table.add_row(
+                    t(order.order_id),
+                    t(line.id),
+                    t(line.sku or ""),
+                    t("" if line.quantity is None else line.quantity),
+                    t(line.status),
+                    t("yes", "green")
+                    if line.cancellable
+                    else t(f"no: {line.not_cancellable_reason or ''}", "red"),
+                )
+    return table if rows else None
+
+
+def outcome_report(outcome: CancelOutcome) -> list[Any]:
+    """Renderables describing one outcome, in reading order."""
+    head = Text.assemble(
+        t(PROVIDER_LABELS.get(outcome.provider, outcome.provider), "bold"),
+        " ",
+        t(outcome.order_id, "bold"),
+        ": ",
+        t(outcome.outcome.value.replace("_", " ").upper(), OUTCOME_STYLE[outcome.outcome]),
+    )
+    if outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+        head.append(" (confirmed)" if outcome.confirmed else " (initiated, not yet confirmed)")
+    if outcome.http_status:
+        head.append(f"  HTTP {outcome.http_status}", style="dim")
+    parts: list[Any] = [head]
+    if outcome.message:
+        parts.append(Text.assemble("  ", t(outcome.message)))
+    if outcome.cancelled or outcome.not_cancelled:
+        table = Table(box=None, pad_edge=False, header_style="bold")
+        for column in ("", "line", "status", "qty / reason"):
+            table.add_column(column)
+        for line in outcome.cancelled:
+            table.add_row(
+                t("cancelled", "green"),
+                t(line.id),
+                t(line.status),
+                t("" if line.quantity is None else line.quantity),
+            )
+        for line in outcome.not_cancelled:
+            table.add_row(t("not cancelled", "red"), t(line.id), t(line.status), t(line.reason))
+        parts.append(table)
+    parts.extend(Text.assemble("  warning: ", t(w), style="yellow") for w in outcome.warnings)
+    if outcome.request_id:
+        parts.append(Text(f"  request id {clean(outcome.request_id)}", style="dim"))
+    if outcome.outcome is Outcome.UNKNOWN:
+        parts.append(
+            Text(
+                "  The request may have taken effect. Look the order up before trying again.",
+                style="yellow",
+            )
+        )
+    return parts

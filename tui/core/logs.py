@@ -1,0 +1,66 @@
+"""The support log: rotating, under the platform's log folder, timings and request ids only."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from pathlib import Path
+
+from tui.core.settings import Settings
+
+LOG_NAME = "stopline.log"
+
+
+class RedactSecrets(logging.Filter):
+    """Last line of defence: replace any configured secret that slips into a record."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            if any(secret in message for secret in self._secrets):
+                for secret in self._secrets:
+                    message = message.replace(secret, "***")
+                record.msg, record.args = message, None
+        return True
+
+
+def configured_secrets(settings: Settings) -> list[str]:
+    values = [
+        settings.pattern.client_secret,
+        settings.ordermesh.client_secret,
+        settings.shoplazza.access_token,
+        settings.rxuniverse.api_key,
+    ]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+def setup_logging(settings: Settings) -> Path | None:
+    """Attach the rotating file handler to the ``stopline`` logger; return the log path."""
+    logger = logging.getLogger("stopline")
+    for handler in list(logger.handlers):
+        if getattr(handler, "_stopline", False):
+            logger.removeHandler(handler)
+            handler.close()
+    path = settings.resolved_log_dir() / LOG_NAME
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8", delay=True
+        )
+    except OSError:
+        return None
+    if path.exists():
+        path.chmod(0o600)
+    handler._stopline = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s pid=%(process)d %(message)s")
+    )
+    handler.addFilter(RedactSecrets(configured_secrets(settings)))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return path

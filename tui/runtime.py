@@ -1,0 +1,80 @@
+"""What a front end needs before it can act: settings, the demo sandbox when nothing is
+configured, the journal, and the service built on them. Shared by the CLI and the console."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.core.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from tui.core.service import StoplineService
+    from tui.sandbox import SandboxServer
+
+
+def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
+    """``STOPLINE_PATTERN__BASE_URL=…`` style variables as nested settings arguments."""
+    overrides: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith("STOPLINE_"):
+            continue
+        path = name.removeprefix("STOPLINE_").lower().split("__")
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return overrides
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    demo: bool = False
+    sandbox: SandboxServer | None = None
+    log_path: Path | None = None
+    _closers: list[Any] = field(default_factory=list)
+
+    def open_service(self, **http: Any) -> StoplineService:
+        from tui.core.journal import Journal
+        from tui.core.service import StoplineService
+
+        journal = Journal(self.settings.journal_path())
+        self._closers.append(journal.close)
+        return StoplineService.from_settings(self.settings, journal=journal, **http)
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                closer()
+        self._closers.clear()
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+
+def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
+    """Load settings; start the embedded sandbox when forced or when no provider is set.
+
+    Raises :class:`tui.core.settings.ConfigError` listing every problem.
+    """
+    from tui.core.logs import setup_logging
+
+    overrides: dict[str, Any] = {"read_only": True} if read_only else {}
+    settings = load_settings(**overrides)
+    sandbox = None
+    if demo or not settings.enabled_providers():
+        from tui.sandbox import SandboxServer
+
+        sandbox = SandboxServer()
+        sandbox.start()
+        demo_overrides = env_to_overrides(sandbox.settings_env())
+        # Demo attempts never mix with real ones in the journal.
+        demo_overrides["data_dir"] = settings.resolved_data_dir() / "demo"
+        settings = load_settings(**overrides, **demo_overrides)
+        demo = True
+    runtime = Runtime(settings=settings, demo=demo, sandbox=sandbox)
+    runtime.log_path = setup_logging(settings)
+    return runtime
