@@ -1,0 +1,179 @@
+"""Run the sandbox in-process: uvicorn on a loopback port, in a daemon thread with its own loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .config import DEMO_CREDENTIALS, SandboxConfig
+
+if TYPE_CHECKING:
+    from .state import Sandbox
+
+START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not start."""
+
+
+class SandboxServer:
+    """The simulated providers served over HTTP on `host`, port `port` (0 = any free port).
+
+    ```python
+    with SandboxServer() as server:
+        os.environ.update(server.settings_env())
+    ```
+    """
+
+    def __init__(
+        self, config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.config = config or SandboxConfig()
+        self.host = host
+        self.port = port
+        self.start_seconds: float | None = None
+        """How long `start()` took, once it has run."""
+        self._root_url: str | None = None
+        self._server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._sandbox: Sandbox | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def root_url(self) -> str:
+        """`http://127.0.0.1:PORT` once started."""
+        if self._root_url is None:
+            raise SandboxError("the sandbox is not running; call start() first")
+        return self._root_url
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The live state, for inspection. Change it through the control endpoints: it belongs
+        to the server's event loop thread."""
+        if self._sandbox is None:
+            raise SandboxError("the sandbox is not running; call start() first")
+        return self._sandbox
+
+    def start(self) -> str:
+        """Start serving and return the root URL once the port accepts connections.
+
+        Raises `OSError` if the address cannot be bound, `SandboxError` if uvicorn fails."""
+        if self.running:
+            return self.root_url
+        began = time.perf_counter()
+        import uvicorn  # imported here: kept out of import time
+
+        from .app import build_app
+        from .faults import install_log_filter
+
+        app, sandbox = build_app(self.config)
+        install_log_filter()
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
+        # the listening socket says so, and without it every response stalls ~40 ms (Nagle
+        # against delayed ACKs, since uvicorn writes headers and body separately).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise  # e.g. EADDRINUSE: callers report `strerror` as it is
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            # None: leave logging to the host application (the TUI must not get stderr output).
+            log_config=None,
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        loop = asyncio.new_event_loop()
+        self._failure = None
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                loop.run_until_complete(server.serve(sockets=[sock]))
+            except BaseException as exc:  # reported by start()
+                self._failure = exc
+            finally:
+                loop.close()
+
+        thread = threading.Thread(target=serve, name=f"stopline-sandbox:{port}", daemon=True)
+        self._server, self._loop, self._thread, self._sandbox = server, loop, thread, sandbox
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                sock.close()
+                raise SandboxError(f"the sandbox did not start: {self._failure!r}")
+            time.sleep(0.002)
+        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
+        self._root_url = f"http://{host}:{port}"
+        self.start_seconds = time.perf_counter() - began
+        return self._root_url
+
+    def stop(self) -> None:
+        """Stop serving; calls held by a `timeout` fault are released first."""
+        server, loop, thread, sandbox = self._server, self._loop, self._thread, self._sandbox
+        if server is None or thread is None:
+            return
+        if loop is not None and sandbox is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed in between
+                loop.call_soon_threadsafe(sandbox.release_hangs)
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT_S)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(STOP_TIMEOUT_S)
+        self._server = self._loop = self._thread = None
+        self._root_url = None
+
+    def settings_env(self) -> dict[str, str]:
+        """The `STOPLINE_*` variables that point Stopline's clients at this sandbox."""
+        root = self.root_url
+        pattern, mesh = DEMO_CREDENTIALS["pattern"], DEMO_CREDENTIALS["ordermesh"]
+        env = {
+            "STOPLINE_PATTERN__BASE_URL": f"{root}/pattern/hub",
+            "STOPLINE_PATTERN__TOKEN_URL": f"{root}/pattern-admin/adminczar/api/v1/oauth2/token",
+            "STOPLINE_PATTERN__CLIENT_ID": pattern["client_id"],
+            "STOPLINE_PATTERN__CLIENT_SECRET": pattern["client_secret"],
+            "STOPLINE_ORDERMESH__BASE_URL": f"{root}/ordermesh",
+            "STOPLINE_ORDERMESH__CLIENT_ID": mesh["client_id"],
+            "STOPLINE_ORDERMESH__CLIENT_SECRET": mesh["client_secret"],
+            "STOPLINE_SHOPLAZZA__BASE_URL": f"{root}/shoplazza",
+            "STOPLINE_SHOPLAZZA__ACCESS_TOKEN": DEMO_CREDENTIALS["shoplazza"]["access_token"],
+            "STOPLINE_RXUNIVERSE__BASE_URL": f"{root}/rxuniverse",
+        }
+        if self.config.rx_api_key:
+            env["STOPLINE_RXUNIVERSE__API_KEY"] = self.config.rx_api_key
+        return env
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
