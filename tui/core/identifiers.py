@@ -30,6 +30,8 @@ def validate_identifier(raw: str) -> str:
         raise InvalidInput(f"identifier is longer than {MAX_IDENTIFIER_CHARS} characters")
     if _has_control(ident):
         raise InvalidInput("identifier contains control characters")
+    if ident in {".", ".."}:
+        raise InvalidInput("identifier cannot be '.' or '..'")
     return ident
 
 

@@ -16,7 +16,7 @@ _ESCAPE_SEQUENCE = re.compile(
     \x1b\[[0-?]*[ -/]*[@-~]            # CSI ... final byte
     | \x1b\][^\x07\x1b]*(?:\x07|\x1b\\)? # OSC ... BEL or ST
     | \x1b[PX^_][^\x1b]*(?:\x1b\\)?     # DCS / SOS / PM / APC ... ST
-    | \x1b[@-Z\\-_]                     # two-byte sequences
+    | \x1b[ -/]*[0-~]                   # other ESC sequences: ESC c, ESC 7, ESC ( B
     | \x9b[0-?]*[ -/]*[@-~]             # 8-bit CSI
     """,
     re.VERBOSE,
@@ -58,6 +58,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def csv_safe(value: object) -> str:
     """Clean text for a CSV cell a spreadsheet will open: formulas are made inert."""
     text = clean(value)
-    if text.startswith(_FORMULA_START):
+    # clean() has already turned a leading tab or CR into a space: look past the blanks.
+    if text.lstrip().startswith(_FORMULA_START):
         return "'" + text
     return text

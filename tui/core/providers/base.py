@@ -15,7 +15,12 @@ from tui.core.domain import (
     Order,
     Outcome,
 )
-from tui.core.errors import OutcomeUncertain, ProviderError, ProviderResponseError
+from tui.core.errors import (
+    OutcomeUncertain,
+    ProviderAuthError,
+    ProviderError,
+    ProviderResponseError,
+)
 from tui.core.providers.circuit import CircuitBreaker
 from tui.core.providers.http import ProviderHttp
 from tui.core.text import clean
@@ -57,7 +62,11 @@ class OrderProvider(Protocol):
 
 def segment(value: str) -> str:
     """Percent-encode one path segment: ``/``, ``#``, ``?``, ``&`` and spaces included."""
-    return quote(value, safe="")
+    encoded = quote(value, safe="")
+    if encoded in {".", ".."}:
+        # A bare dot segment is removed by URL normalisation (``orders/..`` → the parent).
+        return encoded.replace(".", "%2E")
+    return encoded
 
 
 def json_body(response: httpx.Response, provider: str) -> Any:
@@ -93,6 +102,12 @@ def error_text(response: httpx.Response) -> str:
     elif isinstance(body, list):
         parts.extend(clean(v, max_chars=200) for v in body)
     return "; ".join(p for p in parts if p) or f"HTTP {response.status_code}"
+
+
+def lookup_failure(provider: str, response: httpx.Response) -> ProviderError:
+    """The error to raise for a look-up answer that is neither the order nor 404."""
+    kind = ProviderAuthError if response.status_code in (401, 403) else ProviderError
+    return kind(provider, error_text(response), http_status=response.status_code)
 
 
 def as_dict(value: Any, provider: str, what: str) -> dict[str, Any]:

@@ -61,6 +61,10 @@ class CircuitBreaker:
         self._opened_at = None
         self._trial_in_flight = False
 
+    def end_trial(self) -> None:
+        """The half-open trial ended without recording an answer (e.g. it was cancelled)."""
+        self._trial_in_flight = False
+
     def record_failure(self) -> None:
         self._trial_in_flight = False
         self._failures += 1

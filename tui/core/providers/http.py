@@ -36,7 +36,7 @@ from tui.core.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from tui.core.providers.circuit import CircuitBreaker
+from tui.core.providers.circuit import CircuitBreaker, CircuitState
 from tui.core.text import clean
 
 log = logging.getLogger("stopline.http")
@@ -50,6 +50,7 @@ _LOST_AFTER_SEND = (
     httpx.ReadError,
     httpx.WriteError,
     httpx.RemoteProtocolError,
+    httpx.DecodingError,  # the answer arrived but its body cannot be decoded
 )
 _TRANSIENT_STATUS = frozenset({502, 503, 504})
 
@@ -137,7 +138,7 @@ class ProviderHttp:
         self._max_retry_after_s = max_retry_after_s
         self._sleep = sleep
         self._before_send = before_send
-        self._backoff = wait_exponential_jitter(initial=0.2, max=2.0, jitter=0.2)
+        self._backoff = wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -158,7 +159,12 @@ class ProviderHttp:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send with the rules above. Returns any response the caller must interpret."""
-        if not self.breaker.allow():
+        # A token fetch (authenticate=False) runs inside the call that needs it, which has
+        # already passed the breaker: gating it again would refuse a half-open trial its own
+        # token and leave the circuit paused for good.
+        gated = authenticate
+        took_trial = gated and self.breaker.state is CircuitState.HALF_OPEN
+        if gated and not self.breaker.allow():
             raise CircuitOpen(
                 self.provider,
                 f"paused after repeated failures; retrying in {self.breaker.retry_in_s:.0f} s",
@@ -193,6 +199,14 @@ class ProviderHttp:
                 if not idempotent:
                     raise OutcomeUncertain(self.provider, what) from exc
                 raise _Retry(ProviderUnavailable(self.provider, what)) from exc
+            except httpx.HTTPError as exc:
+                # Anything else (proxy, protocol, close errors): whether the request left is
+                # not knowable, so a cancel is uncertain and a look-up is simply unavailable.
+                self.breaker.record_failure()
+                what = f"transport failure ({type(exc).__name__})"
+                if not idempotent:
+                    raise OutcomeUncertain(self.provider, what) from exc
+                raise ProviderUnavailable(self.provider, what) from exc
             elapsed_ms = (time.perf_counter() - started) * 1000
             log.info(
                 "%s %s %s -> %s in %.0f ms request_id=%s",
@@ -264,4 +278,9 @@ class ProviderHttp:
                         raise
         except _Retry as exc:
             raise exc.final from None
+        finally:
+            if took_trial:
+                # A trial that ended with no answer either way (cancelled, unexpected error)
+                # must not hold the half-open slot forever.
+                self.breaker.end_trial()
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover

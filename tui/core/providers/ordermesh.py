@@ -28,6 +28,7 @@ from tui.core.providers.base import (
     as_list,
     error_text,
     json_body,
+    lookup_failure,
     segment,
 )
 from tui.core.providers.http import ProviderHttp, TokenSource
@@ -101,7 +102,7 @@ class OrderMeshProvider(BaseProvider):
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise ProviderError(self.key, error_text(response), http_status=response.status_code)
+            raise lookup_failure(self.key, response)
         body = as_dict(json_body(response, self.key), self.key, "order")
         return self._order(identifier, body)
 
@@ -214,7 +215,9 @@ class OrderMeshProvider(BaseProvider):
         if all(item.quantity is not None for item in request.items):
             return list(request.items)
         order = await self.lookup(request.order_id)
-        remaining = {line.id: line.quantity for line in order.lines} if order else {}
+        if order is None:
+            raise ProviderError(self.key, "order not found while reading item quantities")
+        remaining = {line.id: line.quantity for line in order.lines}
         resolved: list[ItemSelection] = []
         for item in request.items:
             if item.quantity is not None:

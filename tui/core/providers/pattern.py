@@ -11,13 +11,14 @@ from typing import Any, ClassVar
 import httpx
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
-from tui.core.errors import ProviderAuthError, ProviderError
+from tui.core.errors import ProviderAuthError
 from tui.core.providers.base import (
     BaseProvider,
     as_dict,
     as_list,
     error_text,
     json_body,
+    lookup_failure,
     not_cancelled,
 )
 from tui.core.providers.http import ProviderHttp, TokenSource
@@ -93,7 +94,7 @@ class PatternProvider(BaseProvider):
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise ProviderError(self.key, error_text(response), http_status=response.status_code)
+            raise lookup_failure(self.key, response)
         body = as_dict(json_body(response, self.key), self.key, "status answer")
         return self._order(identifier, body)
 
@@ -220,4 +221,8 @@ class PatternProvider(BaseProvider):
                     "warnings": [*outcome.warnings, "confirmed by look-up after no answer"],
                 }
             )
+        if outcome.outcome is Outcome.UNKNOWN:
+            # As for every provider: an unknown the look-up cannot settle says so.
+            note = f"re-check: order still {order.status or 'open'}; it may not have been cancelled"
+            return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
         return outcome

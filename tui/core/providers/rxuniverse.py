@@ -13,8 +13,14 @@ from typing import Any, ClassVar
 import httpx
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Order, Outcome
-from tui.core.errors import ProviderError
-from tui.core.providers.base import BaseProvider, as_dict, error_text, json_body, segment
+from tui.core.providers.base import (
+    BaseProvider,
+    as_dict,
+    error_text,
+    json_body,
+    lookup_failure,
+    segment,
+)
 from tui.core.providers.http import ProviderHttp
 from tui.core.settings import RxUniverseSettings
 from tui.core.text import clean
@@ -69,9 +75,7 @@ class RxUniverseProvider(BaseProvider):
             return None
         for response in (detail, status):
             if response.status_code not in (200, 404):
-                raise ProviderError(
-                    self.key, error_text(response), http_status=response.status_code
-                )
+                raise lookup_failure(self.key, response)
         body = as_dict(json_body(detail, self.key), self.key, "order")
         state: dict[str, Any] = {}
         if status.status_code == 200:

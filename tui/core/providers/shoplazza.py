@@ -10,13 +10,13 @@ import httpx
 from aiolimiter import AsyncLimiter
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
-from tui.core.errors import ProviderError
 from tui.core.providers.base import (
     BaseProvider,
     as_dict,
     as_list,
     error_text,
     json_body,
+    lookup_failure,
     segment,
 )
 from tui.core.providers.http import ProviderHttp
@@ -70,7 +70,7 @@ class ShoplazzaProvider(BaseProvider):
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise ProviderError(self.key, error_text(response), http_status=response.status_code)
+            raise lookup_failure(self.key, response)
         body = as_dict(json_body(response, self.key), self.key, "order answer")
         order = as_dict(body.get("order"), self.key, "order")
         return self._order(order, found_by)
