@@ -66,9 +66,9 @@ def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
     settings = load_settings(**overrides)
     sandbox = None
     if demo or not settings.enabled_providers():
-        from tui.sandbox import SandboxServer
+        from tui.sandbox import SandboxConfig, SandboxServer
 
-        sandbox = SandboxServer()
+        sandbox = SandboxServer(SandboxConfig.from_env())
         sandbox.start()
         demo_overrides = env_to_overrides(sandbox.settings_env())
         # Demo attempts never mix with real ones in the journal.

@@ -165,7 +165,7 @@ def locate() -> int:
         ("themes", config_path().parent / "themes"),
     ]
     for name, path in rows:
-        out.print(t(f"{name:<13} {path}"))
+        out.print(t(f"{name:<13} {path}"), soft_wrap=True)
     return exit_codes.OK
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tui.core.domain import Outcome
-
 OK = 0
 FAILURE = 1
 """Anything else: auth refused, provider down, 5xx, an unexpected fault."""
@@ -15,11 +13,13 @@ NOT_FOUND = 5
 UNKNOWN = 6
 """A cancel was sent and its result is unknown: look it up before trying again."""
 
-BY_OUTCOME: dict[Outcome, int] = {
-    Outcome.COMPLETE: OK,
-    Outcome.PARTIAL: PARTIAL,
-    Outcome.REFUSED: REFUSED,
-    Outcome.NOT_FOUND: NOT_FOUND,
-    Outcome.UNKNOWN: UNKNOWN,
-    Outcome.ERROR: FAILURE,
+# Keyed by the outcome's value so that importing this module stays free of pydantic
+# (the console's first frame does not wait for it).
+BY_OUTCOME: dict[str, int] = {
+    "complete": OK,
+    "partial": PARTIAL,
+    "refused": REFUSED,
+    "not_found": NOT_FOUND,
+    "unknown": UNKNOWN,
+    "error": FAILURE,
 }

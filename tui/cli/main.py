@@ -23,6 +23,9 @@ exit codes:
 """
 
 
+CONSOLE_FLAGS = frozenset({"--demo", "--read-only"})
+
+
 class UsageError(Exception):
     """argparse's complaints, raised instead of printed-and-exited so ``run`` owns exits."""
 
@@ -108,22 +111,24 @@ def fail(code: int, message: str) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch and map every failure to a documented exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if set(args_list) <= CONSOLE_FLAGS:
+        # The console: start it before anything the first frame does not need is imported.
+        from tui.console import run_console
+
+        return run_console(demo="--demo" in args_list, read_only="--read-only" in args_list)
+
     from tui.core.errors import ProviderError
     from tui.core.identifiers import InvalidInput
+    from tui.core.journal import JournalError
     from tui.core.settings import ConfigError
 
-    args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(args_list)
     except UsageError as exc:
         return fail(exit_codes.USAGE, f"{exc} (see stopline --help)")
-    if args.command is None:
-        from tui.console import run_console
-
-        try:
-            return run_console(demo=args.demo, read_only=args.read_only)
-        except ConfigError as exc:
-            return fail(exit_codes.USAGE, "configuration problems:\n  " + "\n  ".join(exc.problems))
+    if args.command is None:  # reached only with flags the console does not take
+        return fail(exit_codes.USAGE, "give a command, or no argument for the console")
     command = COMMANDS[args.command]
     try:
         return command(args)
@@ -133,6 +138,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return fail(exit_codes.USAGE, "configuration problems:\n  " + "\n  ".join(exc.problems))
     except ProviderError as exc:
         return fail(exit_codes.FAILURE, f"{exc.provider}: {exc.message}")
+    except JournalError as exc:
+        return fail(exit_codes.FAILURE, f"journal: {exc}")
     except KeyboardInterrupt:
         return fail(130, "interrupted")
     except Exception as exc:

@@ -7,6 +7,7 @@ The CLI, the console and the tests all drive this class; it owns one adapter (an
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -26,6 +27,8 @@ from tui.core.errors import ProviderError
 from tui.core.identifiers import InvalidInput, validate_identifier, validate_reason
 from tui.core.providers import OrderProvider, build_provider
 from tui.core.settings import Settings
+
+log = logging.getLogger("stopline.service")
 
 
 class ReadOnly(InvalidInput):
@@ -73,7 +76,9 @@ class StoplineService:
             key: build_provider(key, settings, transport=(transports or {}).get(key), **http)
             for key in settings.enabled_providers()
         }
-        return cls(settings, providers, journal=journal)
+        # The same ``sleep`` the providers back off with paces confirmation polling.
+        service_kw = {"sleep": http["sleep"]} if "sleep" in http else {}
+        return cls(settings, providers, journal=journal, **service_kw)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(p.aclose() for p in self.providers.values()))
@@ -185,7 +190,9 @@ class StoplineService:
         """Journal the attempt, send it, journal the answer; reconcile an unknown once."""
         request = self.prepare(request)
         provider = self.provider(request.provider)
-        attempt_id = self.journal.begin(request) if self.journal else None
+        # Written (and on disk) before the request leaves; off the event loop, since another
+        # Stopline process may hold the journal's write lock for a moment.
+        attempt_id = await asyncio.to_thread(self.journal.begin, request) if self.journal else None
         started = time.perf_counter()
         # If this task is cancelled mid-flight (ctrl-c, a newer action) the journal keeps the
         # attempt as ``sent``, which reads as unknown: never as a success.
@@ -194,7 +201,19 @@ class StoplineService:
             outcome = await provider.reconcile(outcome, request)
         outcome = outcome.model_copy(update={"attempt_id": attempt_id})
         if self.journal is not None and attempt_id is not None:
-            self.journal.finish(attempt_id, outcome, (time.perf_counter() - started) * 1000)
+            duration_ms = (time.perf_counter() - started) * 1000
+            try:
+                await asyncio.to_thread(self.journal.finish, attempt_id, outcome, duration_ms)
+            except Exception as exc:  # the provider's answer must still reach the operator
+                log.error("journal: could not record attempt %s: %s", attempt_id, exc)
+                outcome = outcome.model_copy(
+                    update={
+                        "warnings": [
+                            *outcome.warnings,
+                            f"journal write failed; attempt {attempt_id} reads as unknown there",
+                        ]
+                    }
+                )
         return outcome
 
     async def recheck(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:

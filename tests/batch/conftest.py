@@ -1,0 +1,61 @@
+"""Fixtures for the batch tests: a real sandbox over HTTP, a service and journal wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tui.core.domain import PROVIDER_KEYS
+from tui.core.journal import Journal
+from tui.core.service import StoplineService
+from tui.core.settings import Settings, load_settings
+from tui.sandbox import SandboxConfig, SandboxServer
+
+from .kit import CountingTransport
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Override in a test module for latency or faults. Pattern confirms at once here."""
+    return SandboxConfig(pattern_cancel_delay_s=0.0)
+
+
+@pytest.fixture
+def sandbox(
+    sandbox_config: SandboxConfig, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxServer]:
+    """A sandbox on a free loopback port; STOPLINE_* points every provider at it."""
+    with SandboxServer(sandbox_config) as server:
+        for name, value in server.settings_env().items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+@pytest.fixture
+def settings(sandbox: SandboxServer) -> Settings:
+    return load_settings()
+
+
+@dataclass
+class Wired:
+    service: StoplineService
+    journal: Journal
+    http: CountingTransport
+
+
+@pytest.fixture
+async def wired(settings: Settings) -> AsyncIterator[Wired]:
+    """The real service path (adapters over HTTP, write-ahead journal) with request counting."""
+    journal = Journal(settings.journal_path())
+    http = CountingTransport()
+    service = StoplineService.from_settings(
+        settings, journal=journal, transports=dict.fromkeys(PROVIDER_KEYS, http)
+    )
+    try:
+        yield Wired(service, journal, http)
+    finally:
+        await service.aclose()
+        await http.aclose()
+        journal.close()

@@ -1,0 +1,268 @@
+"""``stopline batch`` in-process against the sandbox: exit codes, ``--json`` lines, asking."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tui.cli import exit_codes
+from tui.cli.main import run
+from tui.core.journal import Journal
+from tui.core.settings import load_settings
+from tui.sandbox import SandboxServer
+from tui.sandbox.control import add_fault
+from tui.sandbox.showcase import ORDERMESH_MULTI_ITEM
+
+from .kit import pattern_orders, write
+
+MISSING = "111-0000000-0000001"
+
+
+def batch(capsys: pytest.CaptureFixture[str], file: Path, *extra: str) -> tuple[int, str, str]:
+    code = run(["batch", str(file), "--provider", "pattern", "--reason", "stock-out", *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def attempts() -> int:
+    path = load_settings().journal_path()
+    if not path.exists():
+        return 0
+    with Journal(path) as journal:
+        return len(journal.attempts(limit=None))
+
+
+@pytest.fixture
+def kinds(sandbox: SandboxServer) -> dict[str, list[str]]:
+    return {kind: pattern_orders(sandbox, kind) for kind in ("complete", "partial", "refused")}
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (["complete", "complete"], exit_codes.OK),
+        (["complete", "not_found", "refused", "partial"], exit_codes.PARTIAL),
+        (["not_found", "complete", "refused"], exit_codes.REFUSED),
+        (["complete", "not_found"], exit_codes.NOT_FOUND),
+    ],
+)
+def test_exit_code_is_the_worst_outcome_in_the_documented_order(
+    rows: list[str],
+    expected: int,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    used = {kind: iter(ids) for kind, ids in kinds.items()}
+    lines = [MISSING if kind == "not_found" else next(used[kind]) for kind in rows]
+    code, out, err = batch(capsys, write(tmp_path / "f.txt", lines), "--yes")
+    assert code == expected, (out, err)
+    assert f"{len(rows)} order(s):" in out
+    assert "Traceback" not in err
+
+
+def test_error_beats_partial_and_unknown_beats_error(
+    sandbox: SandboxServer,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # OrderMesh refuses our credentials on cancel (nothing applied): error.
+    add_fault(sandbox.root_url, provider="ordermesh", mode="unauthorized", operations=["cancel"])
+    file = write(
+        tmp_path / "f.csv",
+        [
+            "provider,order_id",
+            f"pattern,{kinds['partial'][0]}",
+            f"ordermesh,{ORDERMESH_MULTI_ITEM}",
+        ],
+    )
+    code, out, _ = batch(capsys, file, "--yes")
+    assert code == exit_codes.FAILURE
+    assert "error 1" in out and "partial 1" in out
+
+    # Pattern never answers this cancel and the look-up shows the order open: unknown.
+    monkeypatch.setenv("STOPLINE_PATTERN__TIMEOUT_S", "0.3")
+    add_fault(sandbox.root_url, provider="pattern", mode="timeout", operations=["cancel"])
+    file = write(
+        tmp_path / "g.csv",
+        [
+            "provider,order_id",
+            f"pattern,{kinds['complete'][0]}",
+            f"ordermesh,{ORDERMESH_MULTI_ITEM}",
+        ],
+    )
+    code, out, _ = batch(capsys, file, "--yes")
+    assert code == exit_codes.UNKNOWN
+    assert "unknown 1" in out
+    assert "1 unknown: the cancel may have taken effect" in out
+
+
+def test_json_prints_one_line_per_order_then_a_summary(
+    kinds: dict[str, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write(
+        tmp_path / "f.txt",
+        [
+            "# two good, one refused, one bad",
+            kinds["complete"][0],
+            "",
+            kinds["refused"][0],
+            "bad,row",
+            kinds["complete"][1],
+        ],
+    )
+    code, out, err = batch(capsys, file, "--yes", "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    *orders, last = lines
+    assert code == exit_codes.REFUSED
+    assert sorted(o["line_no"] for o in orders) == [2, 4, 6]
+    for o in orders:
+        assert {
+            "line_no",
+            "skipped",
+            "provider",
+            "order_id",
+            "outcome",
+            "http_status",
+            "cancelled",
+            "not_cancelled",
+            "message",
+            "attempt_id",
+        } <= o.keys()
+        assert o["skipped"] is False
+    by_line = {o["line_no"]: o for o in orders}
+    assert by_line[4]["outcome"] == "refused"
+    assert by_line[2]["outcome"] == "complete" and by_line[2]["cancelled"]
+    summary = last["summary"]
+    assert summary["by_outcome"] == {"complete": 2, "refused": 1}
+    assert summary["errors"] == [{"line_no": 5, "error": summary["errors"][0]["error"]}]
+    assert summary["exit_code"] == code
+    assert summary["interrupted"] is False
+    assert "DEMO" not in err
+
+    # Run again: every order is skipped, and says so.
+    code, out, _ = batch(capsys, file, "--yes", "--json")
+    *orders, last = [json.loads(line) for line in out.splitlines()]
+    assert all(o["skipped"] for o in orders)
+    assert last["summary"]["sent"] == 0 and last["summary"]["skipped"] == 3
+    assert code == exit_codes.REFUSED
+
+
+def test_good_orders_with_a_bad_row_do_not_exit_0(
+    kinds: dict[str, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write(tmp_path / "f.txt", [kinds["complete"][0], "x" * 200])
+    code, out, _ = batch(capsys, file, "--yes")
+    assert code == exit_codes.USAGE
+    assert re.search(r"^2\s+identifier is longer than 128", out, re.MULTILINE)
+    assert attempts() == 1
+
+
+def test_only_bad_rows_exits_2_and_sends_nothing(
+    sandbox: SandboxServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = write(tmp_path / "f.csv", ["provider,order_id", "amazon,1", "pattern,"])
+    code, out, err = batch(capsys, file, "--yes")
+    assert code == exit_codes.USAGE
+    assert out == ""
+    assert "line 2: unknown provider 'amazon'" in err
+    assert "line 3: identifier is empty" in err
+    assert "only bad rows" in err
+    assert attempts() == 0
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_sent(
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+    code, _, err = batch(capsys, write(tmp_path / "f.txt", [kinds["complete"][0]]))
+    assert code == exit_codes.USAGE
+    assert "--yes" in err
+    assert attempts() == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer", ["yes", "no"])
+def test_on_a_terminal_it_shows_the_counts_and_asks(
+    answer: str,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    file = write(
+        tmp_path / "f.csv",
+        [
+            "provider,order_id",
+            f"pattern,{kinds['complete'][0]}",
+            f"pattern,{kinds['complete'][1]}",
+            f"ordermesh,{ORDERMESH_MULTI_ITEM}",
+            "pattern,",
+        ],
+    )
+    monkeypatch.setattr("sys.stdin", Terminal(answer + "\n"))
+    code, _, err = batch(capsys, file)
+    assert "About to cancel 3 order(s):" in err
+    assert "Pattern Hub" in err and "OrderMesh" in err
+    assert "reason: stock-out" in err
+    assert "line 5: identifier is empty" in err
+    if answer == "yes":
+        assert code == exit_codes.USAGE  # complete, but there was a bad row
+        assert attempts() == 3
+    else:
+        assert code == exit_codes.USAGE
+        assert "not sent" in err
+        assert attempts() == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--concurrency", "0"], "between 1 and 64"),
+        (["--concurrency", "65"], "between 1 and 64"),
+        (["--provider", "amazon"], "unknown provider"),
+    ],
+)
+def test_bad_usage_exits_2(
+    extra: list[str],
+    needle: str,
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = batch(capsys, write(tmp_path / "f.txt", ["A"]), "--yes", *extra)
+    assert code == exit_codes.USAGE
+    assert needle in err
+    code, _, err = batch(capsys, tmp_path / "missing.txt", "--yes")
+    assert code == exit_codes.USAGE
+    assert "cannot read" in err
+
+
+def test_an_unusable_journal_stops_the_batch_before_anything_is_sent(
+    sandbox: SandboxServer,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = load_settings().journal_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, but it is in the way" * 100)
+    code, out, err = batch(capsys, write(tmp_path / "f.txt", [kinds["complete"][0]]), "--yes")
+    assert code == exit_codes.FAILURE
+    assert "journal" in err and "nothing was sent" in err
+    assert "Traceback" not in err and out == ""
+    order = sandbox.sandbox.data.pattern[kinds["complete"][0]]
+    assert all(wo.cancel_effective_at is None for wo in order.warehouse_orders)

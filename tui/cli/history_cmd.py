@@ -1,0 +1,212 @@
+"""``stopline history``: the journal of cancel attempts, newest first.
+
+Reads the journal only: no provider is contacted and the demo sandbox is never started (the
+demo journal is found from the settings alone). Kept light at import time; the work is in
+:func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from tui.core.journal import Attempt
+    from tui.core.settings import Settings
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 1_000_000
+OUTCOMES = ("complete", "partial", "refused", "not_found", "unknown", "error")
+"""The values of ``tui.core.domain.Outcome`` (spelt out to keep this module's import light)."""
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "history",
+        help="list recorded cancel attempts, newest first",
+        description="List the cancel attempts in the journal, newest first. An attempt whose "
+        "answer never came (the process died, the connection dropped) shows as unknown.",
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON list of attempts")
+    out.add_argument("--csv", action="store_true", help="print CSV (safe to open in a spreadsheet)")
+    p.add_argument(
+        "--limit",
+        "-n",
+        type=int,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"show at most N attempts (default {DEFAULT_LIMIT})",
+    )
+    p.add_argument("--provider", "-p", help="only this provider's attempts")
+    p.add_argument("--order", metavar="ID", help="only attempts on this order id")
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only attempts started since: 2026-11-01, 2026-11-01T09:30 (local time "
+        "unless it has an offset), or an age such as 30m, 2h, 7d",
+    )
+    p.add_argument(
+        "--outcome",
+        choices=OUTCOMES,
+        help="only attempts with this outcome (unknown includes unfinished ones)",
+    )
+
+
+def demo_journal_wanted(settings: Settings, demo: bool) -> bool:
+    """The same rule as :func:`tui.runtime.open_runtime`: demo data when forced or when no
+    provider is configured."""
+    return demo or not settings.enabled_providers()
+
+
+def journal_path_for(settings: Settings, demo: bool) -> Path:
+    """The journal the runtime would use, without starting the demo sandbox."""
+    if demo_journal_wanted(settings, demo):
+        return settings.resolved_data_dir() / "demo" / "journal.sqlite3"
+    return settings.journal_path()
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from tui.cli import exit_codes
+    from tui.cli.commands import check_provider
+    from tui.cli.main import fail
+    from tui.core.identifiers import InvalidInput, validate_identifier
+    from tui.core.journal import Journal, JournalError, parse_since
+    from tui.core.settings import load_settings
+
+    if not 1 <= args.limit <= MAX_LIMIT:
+        raise InvalidInput(f"--limit must be between 1 and {MAX_LIMIT}")
+    provider = check_provider(args.provider)
+    order_id = validate_identifier(args.order) if args.order is not None else None
+    since = parse_since(args.since) if args.since is not None else None
+
+    settings = load_settings()
+    demo = demo_journal_wanted(settings, args.demo)
+    path = journal_path_for(settings, args.demo)
+    attempts: list[Attempt] = []
+    if path.exists():  # reading never creates a journal
+        try:
+            with Journal(path) as journal:
+                attempts = journal.attempts(
+                    limit=args.limit,
+                    provider=provider,
+                    order_id=order_id,
+                    since=since,
+                    outcome=args.outcome,
+                )
+        except JournalError as exc:
+            return fail(exit_codes.FAILURE, str(exc))
+
+    if args.json:
+        from tui.cli.render import print_json
+
+        print_json([attempt.to_public() for attempt in attempts])
+    elif args.csv:
+        write_csv(attempts, sys.stdout)
+    else:
+        from tui.cli.render import console, t
+
+        out = console()
+        if demo:
+            sys.stderr.write(f"stopline: DEMO journal ({path})\n")
+        if not attempts:
+            out.print(t("No attempts recorded" + (" that match." if _filtered(args) else ".")))
+        else:
+            out.print(history_table(attempts))
+    return exit_codes.OK
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    return any(getattr(args, name) for name in ("provider", "order", "since", "outcome"))
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def csv_cells(attempt: Attempt) -> list[str]:
+    """One attempt as CSV cells, every one through ``csv_safe`` (formulas made inert).
+
+    List fields are flattened for a spreadsheet: items as in a batch file (``ID=QTY;ID2``),
+    cancelled lines ``ID;ID2``, lines not cancelled ``ID: reason; …``, warnings ``; ``-joined.
+    """
+    from tui.core.batch import format_items
+    from tui.core.journal import PUBLIC_FIELDS
+    from tui.core.text import csv_safe
+
+    public = attempt.to_public()
+    flat: dict[str, object] = {
+        **public,
+        "items": format_items(attempt.items),
+        "cancelled": ";".join(
+            f"{c.id}={c.quantity}" if c.quantity is not None else c.id for c in attempt.cancelled
+        ),
+        "not_cancelled": "; ".join(
+            f"{n.id}: {n.reason or n.status}".rstrip(": ") for n in attempt.not_cancelled
+        ),
+        "warnings": "; ".join(attempt.warnings),
+        "confirmed": "yes" if attempt.confirmed else "no",
+    }
+    return [csv_safe("" if flat.get(name) is None else flat[name]) for name in PUBLIC_FIELDS]
+
+
+def write_csv(attempts: list[Attempt], file: Any) -> None:
+    import csv
+
+    from tui.core.journal import PUBLIC_FIELDS
+
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(PUBLIC_FIELDS)
+    for attempt in attempts:
+        writer.writerow(csv_cells(attempt))
+
+
+def history_table(attempts: list[Attempt]) -> Table:
+    """A compact table of attempts, every cell a plain ``Text`` (never markup)."""
+    from rich.table import Table
+
+    from tui.cli.render import OUTCOME_STYLE, t
+    from tui.core.batch import format_items
+    from tui.core.domain import Outcome
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("id", "started", "operator", "provider", "order", "outcome"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail", overflow="fold", min_width=24)
+    for a in attempts:
+        detail: list[str] = []
+        if a.state == "sent":
+            detail.append("no answer recorded")
+        elif a.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not a.confirmed:
+            detail.append("not yet confirmed")
+        if a.http_status is not None:
+            detail.append(f"HTTP {a.http_status}")
+        if a.message:
+            detail.append(a.message)
+        if a.items:
+            detail.append(f"items {format_items(a.items)}")
+        detail.append(f"reason: {a.reason}")
+        table.add_row(
+            t(a.id, "dim"),
+            t(a.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
+            t(a.operator),
+            t(a.provider),
+            t(a.order_id, "bold"),
+            t(a.outcome.value.replace("_", " "), OUTCOME_STYLE.get(a.outcome, "")),
+            _detail(" · ".join(detail)),
+        )
+    return table
+
+
+def _detail(text: str) -> Text:
+    from rich.text import Text
+
+    from tui.core.text import clean
+
+    return Text(clean(text, max_chars=300))
