@@ -1,0 +1,301 @@
+"""The Textual app: screens wired, global keys, themes, keymap, read-only, service lifetime.
+
+Build it with a runtime factory (the program: settings, sandbox and service are opened in a
+thread after the first frame) or with a ready :class:`StoplineService` (tests, scripts).
+The app owns the service and closes it, and the runtime, when it unmounts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+
+from tui import messages as msg
+from tui.screens.lookup import LookupScreen
+from tui.themes import DEFAULT_THEME, load_themes
+from tui.widgets.status_strip import ProviderInfo
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+    from textual.screen import Screen
+
+    from tui.core.domain import CancelRequest, Order
+    from tui.core.service import StoplineService
+    from tui.runtime import Runtime
+    from tui.screens.cancel_dialog import CancelContext
+
+log = logging.getLogger("stopline.console")
+
+
+def _palette_provider() -> type[Provider]:
+    from tui.palette import StoplineCommands
+
+    return StoplineCommands
+
+
+class StoplineApp(App[None]):
+    TITLE = "Stopline"
+    COMMANDS = App.COMMANDS | {_palette_provider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "question_mark",
+            "help",
+            "Keys",
+            id="stopline.help",
+            tooltip="Show the keys valid right now",
+        ),
+        Binding(
+            "f1",
+            "help",
+            "Keys",
+            show=False,
+            id="stopline.help_f1",
+            tooltip="Show the keys valid right now (also inside text fields)",
+        ),
+        Binding("q", "quit", "Quit", id="stopline.quit", tooltip="Leave Stopline"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Palette",
+            show=False,
+            priority=True,
+            id="stopline.palette",
+            tooltip="Open the command palette",
+        ),
+        Binding(
+            "colon",
+            "command_palette",
+            "Palette",
+            show=False,
+            id="stopline.palette_colon",
+            tooltip="Open the command palette",
+        ),
+    ]
+
+    def __init__(
+        self,
+        runtime_factory: Callable[[], Runtime] | None = None,
+        *,
+        service: StoplineService | None = None,
+        demo: bool = False,
+        read_only: bool = False,
+        show_timings: bool = True,
+        theme: str | None = None,
+    ) -> None:
+        if (runtime_factory is None) == (service is None):
+            raise ValueError("give either a runtime factory or a service")
+        super().__init__()
+        self.runtime_factory = runtime_factory
+        self.runtime: Runtime | None = None
+        self.service: StoplineService | None = None
+        self._given_service = service
+        self.demo = demo
+        self._read_only_flag = read_only
+        self.show_timings = show_timings
+        self.problems: list[str] = []
+        self.config_problem = False
+        self._closing = False
+        self._theme_override = theme
+        loaded = load_themes()
+        for item in loaded.themes:
+            self.register_theme(item)
+        self.theme_problems = loaded.problems
+        self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+
+    # -- state the screens read --------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """Read-only everywhere: the flag, or settings ``read_only``."""
+        if self._read_only_flag:
+            return True
+        return bool(self.service is not None and self.service.settings.read_only)
+
+    def provider_read_only(self, key: str) -> bool:
+        if self.read_only:
+            return True
+        return bool(self.service is not None and self.service.read_only(key))
+
+    @property
+    def connection_state(self) -> str:
+        if self.service is not None:
+            count = len(self.service.providers)
+            return f"{count} provider{'s' if count != 1 else ''}"
+        if self.problems:
+            return "not started"
+        return "connecting…"
+
+    def provider_infos(self) -> list[ProviderInfo]:
+        if self.service is None:
+            return []
+        from tui.core.domain import PROVIDER_KEYS
+
+        sections = self.service.settings.providers()
+        infos = []
+        for key in PROVIDER_KEYS:
+            provider = self.service.providers.get(key)
+            if provider is None:
+                continue
+            infos.append(
+                ProviderInfo(
+                    key=key,
+                    label=provider.label,
+                    environment=sections[key].resolved_environment(),
+                    # Marked per provider only; read-only everywhere is in the header.
+                    read_only=self.provider_read_only(key) and not self.read_only,
+                    breaker=provider.breaker,
+                )
+            )
+        return infos
+
+    def provider_info(self, key: str) -> ProviderInfo | None:
+        return next((info for info in self.provider_infos() if info.key == key), None)
+
+    def is_async(self, request: CancelRequest) -> bool:
+        if self.service is None or request.provider not in self.service.providers:
+            return False
+        return bool(self.service.providers[request.provider].cancel_is_async)
+
+    def cancel_context(self, order: Order) -> CancelContext:
+        from tui.screens.cancel_dialog import CancelContext
+
+        assert self.service is not None
+        provider = self.service.provider(order.provider)
+        info = self.provider_info(order.provider)
+        return CancelContext(
+            label=provider.label,
+            environment=info.environment if info else "other",
+            supports_item_cancel=provider.supports_item_cancel,
+            is_async=provider.cancel_is_async,
+            reason_codes=dict(provider.reason_codes),
+            reason_required=provider.reason_required,
+        )
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.push_screen(LookupScreen())
+        if self._given_service is not None:
+            self._use_service(self._given_service, None)
+        else:
+            # Open settings, sandbox and service after the first frame is on screen.
+            self.call_after_refresh(self.open_runtime)
+        for problem in self.theme_problems:
+            self.notify(problem, title="theme skipped", severity="warning", markup=False)
+
+    @work(thread=True, exclusive=True, group="runtime", exit_on_error=False)
+    def open_runtime(self) -> None:
+        from tui.core.settings import ConfigError
+
+        assert self.runtime_factory is not None
+        try:
+            runtime = self.runtime_factory()
+        except ConfigError as exc:
+            self.post_message(msg.RuntimeFailed(list(exc.problems), config=True))
+            return
+        except Exception as exc:
+            log.exception("could not open the runtime")
+            self.post_message(msg.RuntimeFailed([f"{type(exc).__name__}: {exc}"], config=False))
+            return
+        try:
+            service = runtime.open_service()
+        except Exception as exc:
+            log.exception("could not open the service")
+            runtime.close()
+            self.post_message(msg.RuntimeFailed([f"{type(exc).__name__}: {exc}"], config=False))
+            return
+        if self._closing:
+            runtime.close()
+            return
+        from tui.widgets.lines import preload
+
+        preload()
+        self.post_message(msg.RuntimeReady(service, runtime))
+
+    def on_runtime_ready(self, message: msg.RuntimeReady) -> None:
+        if self._closing:
+            return
+        self.runtime = message.runtime
+        if message.runtime is not None:
+            self.demo = self.demo or message.runtime.demo
+        self._use_service(message.service, message.runtime)
+
+    def _use_service(self, service: StoplineService, runtime: Runtime | None) -> None:
+        self.service = service
+        settings = service.settings
+        if settings.keymap:
+            self.set_keymap(dict(settings.keymap))
+        wanted = self._theme_override or settings.theme
+        if wanted in self.available_themes:
+            self.theme = wanted
+        else:
+            self.notify(
+                f"unknown theme {wanted!r}; using {self.theme}", severity="warning", markup=False
+            )
+        screen = self._lookup_screen()
+        if screen is not None and screen.is_mounted:
+            screen.service_ready()
+
+    def on_runtime_failed(self, message: msg.RuntimeFailed) -> None:
+        self.problems = message.problems
+        self.config_problem = message.config
+        screen = self._lookup_screen()
+        if screen is not None and screen.is_mounted:
+            screen.refresh_chrome()
+
+    def _lookup_screen(self) -> LookupScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, LookupScreen)), None)
+
+    async def on_unmount(self) -> None:
+        self._closing = True
+        service, self.service = self.service, None
+        if service is not None:
+            try:
+                await service.aclose()
+            except Exception:
+                log.exception("closing the service failed")
+        if self.runtime is not None:
+            self.runtime.close()
+            self.runtime = None
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen, key_rows
+
+        screen = self.screen
+        where = type(screen).__name__.removesuffix("Screen").lower() or "screen"
+        self.push_screen(HelpScreen(key_rows(screen), where))
+
+    def action_toggle_timings(self) -> None:
+        self.show_timings = not self.show_timings
+        screen = self._lookup_screen()
+        if screen is not None:
+            screen.strip.show_timings = self.show_timings
+            screen.strip.redraw()
+
+    async def action_quit(self) -> None:
+        self.exit(return_code=(2 if self.config_problem else 1) if self.problems else 0)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        # Ours cover keys and quit; keep Textual's theme picker and maximise.
+        for command in super().get_system_commands(screen):
+            if command.title not in {"Keys", "Quit", "Screenshot"}:
+                yield command
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.key == "question_mark":
+            return "?"
+        if binding.key == "colon":
+            return ":"
+        if binding.key == "slash":
+            return "/"
+        return super().get_key_display(binding)

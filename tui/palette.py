@@ -1,0 +1,66 @@
+"""The command palette (``ctrl+p`` or ``:``): every action by name, themes included."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui.app import StoplineApp
+
+Command = tuple[str, str, Callable[[], object]]
+
+
+def stopline_commands(app: StoplineApp) -> list[Command]:
+    """(name, help, callback) for what can be done from the screen under the palette."""
+    from tui.screens.lookup import LookupScreen
+
+    commands: list[Command] = []
+    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, LookupScreen)), None)
+    if screen is not None:
+        commands.append(("Search", "Focus the search field  (/)", screen.action_focus_search))
+        if screen.identifier:
+            commands.append(
+                (
+                    "Look up again",
+                    f"Repeat the look-up of {screen.identifier!r}",
+                    screen.action_refresh,
+                )
+            )
+        if not app.read_only and screen.cancel_blocker() is None:
+            commands.append(
+                ("Cancel highlighted order", "Open the cancel dialog  (c)", screen.action_cancel)
+            )
+        if screen.last_failure:
+            commands.append(("Retry", "Retry what failed  (r)", screen.action_retry))
+    commands.append(("Keys", "Show the keys valid right now  (?)", app.action_help))
+    commands.append(
+        (
+            "Timings",
+            "Show or hide look-up durations in the status strip",
+            app.action_toggle_timings,
+        )
+    )
+    for name in sorted(app.available_themes):
+        commands.append((f"Theme: {name}", "Switch to this theme", partial(app.set_theme, name)))
+    commands.append(("Quit", "Leave Stopline  (q)", app.action_quit))
+    return commands
+
+
+class StoplineCommands(Provider):
+    def _commands(self) -> list[Command]:
+        return stopline_commands(self.app)  # type: ignore[arg-type]
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

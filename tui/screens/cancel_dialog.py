@@ -1,0 +1,327 @@
+"""The cancel dialog: reason (preset or free text), items where the provider cancels items,
+a preview of what will be asked, then a confirmation naming order, provider and count.
+
+Returns the :class:`~tui.core.domain.CancelRequest` to send, or None when backed out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from tui.themes import tones
+from tui.widgets.items import ItemPicker
+from tui.widgets.text import ENV_TONE, t
+
+if TYPE_CHECKING:
+    from tui.core.domain import CancelRequest, Order
+
+GENERIC_REASONS: tuple[str, ...] = (
+    "Customer request",
+    "Inventory / stock-out",
+    "Fraud",
+    "Duplicate order",
+    "Damaged",
+    "Other",
+)
+
+
+@dataclass(frozen=True)
+class CancelContext:
+    """What the dialog needs to know about the provider holding the order."""
+
+    label: str
+    environment: str
+    supports_item_cancel: bool = False
+    is_async: bool = False
+    reason_codes: dict[str, str] = field(default_factory=dict)
+    reason_required: bool = True
+
+    def presets(self) -> list[tuple[str, str | None]]:
+        """(reason text, reason code) in the order ``up``/``down`` step through them."""
+        if self.reason_codes:
+            return [(desc, code) for code, desc in self.reason_codes.items()]
+        return [(reason, None) for reason in GENERIC_REASONS]
+
+    def code_for(self, reason: str) -> str | None:
+        text = reason.strip()
+        if text in self.reason_codes:
+            return text
+        for code, desc in self.reason_codes.items():
+            if desc.lower() == text.lower():
+                return code
+        return None
+
+
+class CancelDialog(ModalScreen["CancelRequest | None"]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="stopline.dialog.back",
+            tooltip="Close without cancelling anything",
+        ),
+        Binding(
+            "enter",
+            "submit",
+            "Send…",
+            id="stopline.dialog.submit",
+            tooltip="Review and confirm the cancel (asks y/n first)",
+        ),
+        Binding(
+            "down",
+            "preset(1)",
+            "Next reason",
+            id="stopline.dialog.next_reason",
+            tooltip="Next preset reason",
+        ),
+        Binding(
+            "up",
+            "preset(-1)",
+            "Prev reason",
+            id="stopline.dialog.prev_reason",
+            tooltip="Previous preset reason",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    CancelDialog { align: center middle; }
+    CancelDialog > #dialog {
+        width: 100%; max-width: 96; height: auto; max-height: 100%;
+        border: thick $error; background: $surface; padding: 0 1;
+    }
+    CancelDialog #title { margin: 0 0 1 0; }
+    CancelDialog .field-label { color: $text-muted; }
+    CancelDialog #reason { margin: 0 0 0 0; }
+    CancelDialog #presets { color: $text-muted; }
+    CancelDialog #items-help { color: $text-muted; margin: 1 0 0 0; }
+    CancelDialog #whole { margin: 1 0 0 0; }
+    CancelDialog #preview { margin: 1 0 0 0; }
+    CancelDialog #problem { color: $error; text-style: bold; }
+    CancelDialog #keys { color: $text-muted; }
+    """
+
+    def __init__(self, order: Order, context: CancelContext) -> None:
+        super().__init__()
+        self.order = order
+        self.context = context
+        self.preset_index = -1
+        self._presets = context.presets()
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        ctx = self.context
+        with Vertical(id="dialog"):
+            yield Static(self._title(), id="title")
+            codes = " (the lab's reason codes)" if ctx.reason_codes else ""
+            yield Label(
+                f"Reason — required{codes}: type, or ↑/↓ for a preset", classes="field-label"
+            )
+            yield Input(placeholder="why is this order cancelled?", id="reason", compact=True)
+            yield Static(self._presets_text(), id="presets")
+            if ctx.supports_item_cancel and self.order.lines:
+                yield Static(
+                    Text(
+                        "Items — tab here · space pick · +/- quantity · a all · n none"
+                        " · nothing picked = whole order"
+                    ),
+                    id="items-help",
+                )
+                yield ItemPicker(self.order.lines, id="items")
+            else:
+                yield Static(self._whole_text(), id="whole")
+            yield Static(id="preview")
+            yield Static(id="problem")
+            yield Static(Text("enter review & send · esc back"), id="keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+        self._refresh_preview()
+
+    def _title(self) -> Text:
+        ctx = self.context
+        tone = tones(self.app.current_theme if self.is_attached else None)
+        title = Text("Cancel order ", style="bold")
+        title.append(t(self.order.order_id, "bold", max_chars=64))
+        title.append(" at ")
+        title.append(ctx.label, style="bold")
+        title.append(" ")
+        title.append(
+            f" {ctx.environment.upper()} ",
+            style=f"bold reverse {tone[ENV_TONE.get(ctx.environment, 'warn')]}",
+        )
+        return title
+
+    def _whole_text(self) -> Text:
+        order = self.order
+        text = Text(f"{self.context.label} cancels whole orders: the whole order is cancelled")
+        if order.lines:
+            text.append(f" ({len(order.lines)} line(s)).")
+        else:
+            text.append(".")
+        return text
+
+    def _presets_text(self) -> Text:
+        if self.preset_index < 0:
+            names = ", ".join(text for text, _ in self._presets[:3])
+            return Text(f"presets: {names}, …", style="dim", no_wrap=True, overflow="ellipsis")
+        text, code = self._presets[self.preset_index]
+        shown = Text(f"preset {self.preset_index + 1}/{len(self._presets)}: ")
+        if code is not None:
+            shown.append(f"{code} ", style="bold")
+        shown.append(t(text))
+        return shown
+
+    # -- state -------------------------------------------------------------------------------
+
+    @property
+    def reason(self) -> str:
+        return self.query_one("#reason", Input).value.strip()
+
+    def picked(self) -> dict[str, int | None]:
+        pickers = self.query(ItemPicker)
+        return dict(pickers.first().selected) if pickers else {}
+
+    def build_request(self) -> CancelRequest:
+        """The request as it stands; raises ``ValueError`` with what is missing."""
+        from tui.core.domain import CancelRequest, ItemSelection
+
+        reason = self.reason
+        if not reason:
+            raise ValueError("Give a reason first: type one, or ↑/↓ for a preset.")
+        code = self.context.code_for(reason)
+        if self.context.reason_codes and self.context.reason_required and code is None:
+            raise ValueError(f"{self.context.label} needs one of its reason codes: use ↑/↓.")
+        items = []
+        for line in self.order.lines:
+            if line.id not in self.picked():
+                continue
+            qty = self.picked()[line.id]
+            full = qty is None or (line.quantity is not None and qty >= line.quantity)
+            items.append(ItemSelection(id=line.id, quantity=None if full else qty))
+        return CancelRequest(
+            provider=self.order.provider,
+            order_id=self.order.order_id,
+            reason=reason,
+            reason_code=code,
+            items=tuple(items),
+        )
+
+    def _refresh_preview(self) -> None:
+        self.query_one("#preview", Static).update(self.preview())
+        self.query_one("#problem", Static).update("")
+
+    def preview(self) -> Text:
+        tone = tones(self.app.current_theme if self.is_attached else None)
+        order = self.order
+        picked = self.picked()
+        text = Text("Will ask ", style="bold")
+        text.append(self.context.label, style="bold")
+        text.append(" to cancel ", style="bold")
+        if picked:
+            parts = []
+            for line in order.lines:
+                if line.id in picked:
+                    qty = picked[line.id]
+                    parts.append(t(line.id, max_chars=30) + Text(f" x{qty}" if qty else ""))
+            text.append(f"{len(parts)} item(s): ")
+            text.append(Text(", ").join(parts))
+        else:
+            text.append("the whole order")
+            cancellable = [ln for ln in order.lines if ln.cancellable]
+            if order.lines:
+                text.append(f" ({len(cancellable)} of {len(order.lines)} line(s) cancellable)")
+        text.append(".")
+        blocked = [ln for ln in order.lines if not ln.cancellable]
+        if not order.cancellable:
+            text.append("\nAlready known not cancellable: ", style=tone["bad"])
+            text.append(t(order.not_cancellable_reason or order.status, max_chars=200))
+        for line in blocked[:4]:
+            text.append("\nnot cancellable: ", style=tone["bad"])
+            text.append(t(line.id, max_chars=30))
+            text.append(" — ")
+            text.append(t(line.not_cancellable_reason or line.status, max_chars=120))
+        if len(blocked) > 4:
+            text.append(f"\n… and {len(blocked) - 4} more not cancellable", style=tone["bad"])
+        if self.context.is_async:
+            text.append(
+                "\nThe provider only initiates it; the outcome panel keeps checking.",
+                style=tone["muted"],
+            )
+        return text
+
+    # -- events and actions ------------------------------------------------------------------
+
+    @on(Input.Changed, "#reason")
+    def _reason_changed(self) -> None:
+        self.query_one("#problem", Static).update("")
+
+    @on(Input.Submitted, "#reason")
+    def _reason_submitted(self) -> None:
+        self.action_submit()
+
+    @on(ItemPicker.Changed)
+    def _items_changed(self) -> None:
+        self._refresh_preview()
+
+    def action_preset(self, step: int) -> None:
+        if not self._presets:
+            return
+        self.preset_index = (self.preset_index + step) % len(self._presets)
+        text, _code = self._presets[self.preset_index]
+        field = self.query_one("#reason", Input)
+        field.value = text
+        field.cursor_position = len(text)
+        self.query_one("#presets", Static).update(self._presets_text())
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_submit(self) -> None:
+        try:
+            request = self.build_request()
+        except ValueError as exc:
+            self.query_one("#problem", Static).update(Text(str(exc)))
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        self.app.push_screen(
+            ConfirmScreen(self.question(request)), callback=self._confirmed(request)
+        )
+
+    def question(self, request: CancelRequest) -> Text:
+        ctx = self.context
+        order = self.order
+        if request.items:
+            count = f"{len(request.items)} of {len(order.lines)} item(s)"
+        elif order.lines:
+            count = f"all {len(order.lines)} line(s)"
+        else:
+            count = "the whole order"
+        text = Text("Cancel ", style="bold")
+        text.append(count, style="bold")
+        text.append(" of order ")
+        text.append(t(order.order_id, "bold", max_chars=64))
+        text.append(f" at {ctx.label} ({ctx.environment})?\n")
+        text.append("Reason: ")
+        text.append(t(request.reason, max_chars=120))
+        if request.reason_code:
+            text.append(f" (code {request.reason_code})")
+        return text
+
+    def _confirmed(self, request: CancelRequest):  # type: ignore[no-untyped-def]
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(request)
+
+        return answer

@@ -1,0 +1,551 @@
+"""The first screen: search, per-provider status, results, lines of the highlighted order,
+and the live breakdown of the latest cancel.
+
+All provider calls run in workers that post :mod:`tui.messages`; handlers update widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Label
+
+from tui import messages as msg
+from tui.widgets.breakdown import BreakdownPanel
+from tui.widgets.lines import LinesPane
+from tui.widgets.status_strip import ProviderStrip
+from tui.widgets.text import t
+from tui.widgets.topbar import TopBar
+
+if TYPE_CHECKING:
+    from tui.app import StoplineApp
+    from tui.core.domain import CancelOutcome, CancelRequest, Order
+
+log = logging.getLogger("stopline.console")
+
+PROVIDER_ORDER = ("pattern", "ordermesh", "shoplazza", "rxuniverse")
+SHORT_KIND = {"market_order_id": "market", "order_number": "no.", "order_id": "id"}
+
+
+class ResultsTable(DataTable[Any]):
+    """One row per order found; ``j``/``k`` move like arrows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="stopline.down", tooltip="Next order"),
+        Binding("k", "cursor_up", "Up", show=False, id="stopline.up", tooltip="Previous order"),
+    ]
+
+
+def order_key(order: Order) -> str:
+    return f"{order.provider}:{order.order_id}"
+
+
+def other_identifiers(order: Order) -> Text:
+    parts = Text()
+    for kind, value in order.identifiers.items():
+        if value == order.order_id:
+            continue
+        if parts:
+            parts.append(" · ")
+        parts.append(f"{SHORT_KIND.get(kind, kind)} ", style="dim")
+        parts.append(t(value, max_chars=40))
+    return parts
+
+
+class LookupScreen(Screen[None]):
+    """Search → results → lines, with the outcome panel below (or beside when wide)."""
+
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (110, "-wide"),
+    ]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "slash",
+            "focus_search",
+            "Search",
+            id="stopline.search",
+            tooltip="Focus the search field",
+        ),
+        Binding(
+            "c",
+            "cancel",
+            "Cancel order",
+            id="stopline.cancel",
+            tooltip="Open the cancel dialog for the highlighted order",
+        ),
+        Binding(
+            "r",
+            "retry",
+            "Retry",
+            id="stopline.retry",
+            tooltip="Retry what failed: the look-up, a re-check, or a cancel that provably failed",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            show=False,
+            id="stopline.back",
+            tooltip="Back out: results → search field → clear it",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    LookupScreen { layout: vertical; }
+    LookupScreen #search-row { height: 1; margin: 1 0 0 0; }
+    LookupScreen #search-row > Label { width: auto; padding: 0 1; color: $text-muted; }
+    LookupScreen #search { width: 1fr; }
+    LookupScreen ProviderStrip { margin: 1 0 0 0; }
+    LookupScreen ResultsTable {
+        height: auto; max-height: 7; margin: 1 0 0 0; scrollbar-size-horizontal: 0;
+    }
+    LookupScreen #bottom { height: 1fr; }
+    LookupScreen.-narrow #bottom { layout: vertical; }
+    LookupScreen.-wide #bottom { layout: horizontal; }
+    LookupScreen.-wide LinesPane { width: 1fr; height: 1fr; }
+    LookupScreen.-wide BreakdownPanel { width: 1fr; height: 1fr; max-height: 100%; }
+    LookupScreen.-wide BreakdownPanel.-idle { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0
+        self.identifier: str = ""
+        self.pending_identifier: str | None = None
+        self.orders: dict[str, Order] = {}
+        self.highlighted: str | None = None
+        self.lookup_error: str | None = None
+        self.last_failure: Literal["lookup", "cancel"] | None = None
+        self.cancel_busy = False
+        self.last_request: CancelRequest | None = None
+        self.last_outcome: CancelOutcome | None = None
+        self._key_state: tuple[bool | None, ...] = ()
+
+    @property
+    def stopline(self) -> StoplineApp:
+        return cast("StoplineApp", self.app)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with Horizontal(id="search-row"):
+            yield Label("Find")
+            yield Input(
+                placeholder="market order id, order number, tray, PO or order id — enter",
+                id="search",
+                compact=True,
+            )
+        yield ProviderStrip(show_timings=self.stopline.show_timings, id="strip")
+        table = ResultsTable(id="results", cursor_type="row", zebra_stripes=False)
+        table.add_columns("provider", "order", "status", "lines", "canc.", "also known as")
+        yield table
+        with Vertical(id="bottom"):
+            yield LinesPane(id="lines")
+            yield BreakdownPanel(id="breakdown")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).focus()
+        self.refresh_chrome()
+
+    @property
+    def search(self) -> Input:
+        return self.query_one("#search", Input)
+
+    @property
+    def results(self) -> ResultsTable:
+        return self.query_one("#results", ResultsTable)
+
+    @property
+    def strip(self) -> ProviderStrip:
+        return self.query_one("#strip", ProviderStrip)
+
+    @property
+    def lines(self) -> LinesPane:
+        return self.query_one("#lines", LinesPane)
+
+    @property
+    def breakdown(self) -> BreakdownPanel:
+        return self.query_one("#breakdown", BreakdownPanel)
+
+    def refresh_chrome(self) -> None:
+        """Header and strip from the app's state (after connecting, or a failure)."""
+        app = self.stopline
+        bar = self.query_one("#topbar", TopBar)
+        bar.set_state(state=app.connection_state, demo=app.demo, read_only=app.read_only)
+        if app.read_only:
+            self.breakdown.idle_hint = "Read-only: look-ups only; cancelling is switched off."
+            self.breakdown.redraw()
+        if app.service is not None:
+            self.strip.set_providers(app.provider_infos())
+        elif app.problems:
+            note = Text("Stopline cannot start:\n", style="bold red")
+            for problem in app.problems:
+                note.append("  • ")
+                note.append(t(problem, max_chars=500))
+                note.append("\n")
+            note.append("Fix the configuration (stopline config check) and start again; q quits.")
+            self.strip.set_note(note)
+        self._refresh_keys()
+
+    def service_ready(self) -> None:
+        self.refresh_chrome()
+        if self.pending_identifier:
+            identifier, self.pending_identifier = self.pending_identifier, None
+            self.start_lookup(identifier)
+
+    # -- look-up -----------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        identifier = event.value.strip()
+        if not identifier:
+            self.strip.set_note(Text("Type an identifier first.", style="dim"))
+            return
+        self.start_lookup(identifier)
+        self.results.focus()
+
+    def start_lookup(self, identifier: str) -> None:
+        service = self.stopline.service
+        self.identifier = identifier
+        if service is None:
+            if not self.stopline.problems:
+                self.pending_identifier = identifier
+                self.strip.set_note(Text("Still connecting… the look-up starts when ready."))
+            return
+        self.generation += 1
+        self.lookup_error = None
+        if self.last_failure == "lookup":
+            self.last_failure = None
+        self.orders.clear()
+        self.highlighted = None
+        self._rebuild_results()
+        self.run_lookup(identifier, self.generation)
+
+    @work(exclusive=True, group="lookup", exit_on_error=False)
+    async def run_lookup(self, identifier: str, generation: int) -> None:
+        from tui.core.identifiers import InvalidInput
+
+        service = self.stopline.service
+        assert service is not None
+        self.post_message(msg.LookupStarted(generation, identifier, list(service.providers)))
+        try:
+            async for result in service.lookup_stream(identifier):
+                self.post_message(msg.LookupAnswered(generation, result))
+        except InvalidInput as exc:
+            self.post_message(msg.LookupFailed(generation, str(exc)))
+            return
+        except Exception as exc:
+            log.exception("look-up of %r failed", identifier)
+            self.post_message(msg.LookupFailed(generation, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(msg.LookupFinished(generation))
+
+    @on(msg.LookupStarted)
+    def _lookup_started(self, message: msg.LookupStarted) -> None:
+        if message.generation == self.generation:
+            self.strip.start(message.providers)
+
+    @on(msg.LookupAnswered)
+    def _lookup_answered(self, message: msg.LookupAnswered) -> None:
+        if message.generation != self.generation:
+            return
+        result = message.result
+        self.strip.answer(result)
+        if result.state.value == "error" and self.last_failure != "cancel":
+            self.last_failure = "lookup"
+        for order in result.orders:
+            self.orders[order_key(order)] = order
+        if result.orders:
+            self._rebuild_results()
+        self._refresh_keys()
+
+    @on(msg.LookupFailed)
+    def _lookup_failed(self, message: msg.LookupFailed) -> None:
+        if message.generation != self.generation:
+            return
+        self.lookup_error = message.error
+        if self.last_failure != "cancel":
+            self.last_failure = "lookup"
+        self.strip.stop_waiting()
+        self.strip.set_note(
+            Text.assemble(Text("look-up failed: ", style="bold red"), t(message.error))
+        )
+        self._refresh_keys()
+
+    @on(msg.LookupFinished)
+    def _lookup_finished(self, message: msg.LookupFinished) -> None:
+        if message.generation != self.generation:
+            return
+        self.strip.stop_waiting()
+        if not self.orders:
+            self.strip.set_note(
+                Text.assemble("No provider has an order ", t(self.identifier, "bold"), ".")
+            )
+        self._refresh_keys()
+
+    def _sorted_orders(self) -> list[Order]:
+        rank = {key: i for i, key in enumerate(PROVIDER_ORDER)}
+        return sorted(self.orders.values(), key=lambda o: (rank.get(o.provider, 99), o.order_id))
+
+    def _rebuild_results(self) -> None:
+        table = self.results
+        keep = self.highlighted
+        table.clear()
+        orders = self._sorted_orders()
+        for order in orders:
+            lines = str(len(order.lines)) if order.lines else "—"
+            cancellable = order.cancellable_count if order.cancellable else 0
+            table.add_row(
+                t(order.label),
+                t(order.order_id, "bold", max_chars=64),
+                t(order.status, max_chars=60),
+                Text(lines, justify="right"),
+                Text(str(cancellable), justify="right", style="" if cancellable else "dim"),
+                other_identifiers(order),
+                key=order_key(order),
+            )
+        keys = [order_key(o) for o in orders]
+        row = keys.index(keep) if keep in keys else 0
+        if orders:
+            table.move_cursor(row=row)
+            self._highlight(keys[row])
+        else:
+            self._highlight(None)
+
+    @on(DataTable.RowHighlighted, "#results")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        key = event.row_key.value if event.row_key is not None else None
+        self._highlight(key)
+
+    def _highlight(self, key: str | None) -> None:
+        self.highlighted = key if key in self.orders else None
+        self.lines.show(self.orders.get(self.highlighted) if self.highlighted else None)
+        self._refresh_keys()
+
+    def highlighted_order(self) -> Order | None:
+        return self.orders.get(self.highlighted) if self.highlighted else None
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            if self.stopline.read_only or isinstance(self.focused, Input):
+                return False
+            order = self.highlighted_order()
+            if order is not None and self.stopline.provider_read_only(order.provider):
+                return False
+            return True if self.cancel_blocker() is None else None
+        if action == "retry":
+            if isinstance(self.focused, Input):
+                return False
+            return bool(self.last_failure)
+        return True
+
+    def _refresh_keys(self) -> None:
+        """Refresh the footer only when what ``check_action`` answers has changed: a footer
+        refresh recomposes it, which costs more than everything else a look-up redraws."""
+        state = (self.check_action("cancel", ()), self.check_action("retry", ()))
+        if state != self._key_state:
+            self._key_state = state
+            self.refresh_bindings()
+
+    def cancel_blocker(self) -> str | None:
+        """Why the highlighted order cannot be cancelled from here, or None."""
+        app = self.stopline
+        if app.service is None:
+            return "not connected yet"
+        order = self.highlighted_order()
+        if order is None:
+            return "highlight an order first"
+        if app.read_only or app.provider_read_only(order.provider):
+            return "read-only: cancelling is switched off"
+        if self.cancel_busy:
+            return "a cancel is still in flight"
+        return None
+
+    def action_focus_search(self) -> None:
+        self.search.focus()
+        self.search.select_all()
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input):
+            if self.search.value:
+                self.search.value = ""
+            elif self.orders:
+                self.results.focus()
+            return
+        self.search.focus()
+
+    def action_refresh(self) -> None:
+        if self.identifier:
+            self.start_lookup(self.identifier)
+
+    def action_cancel(self) -> None:
+        blocker = self.cancel_blocker()
+        order = self.highlighted_order()
+        if blocker is not None or order is None:
+            self.notify(blocker or "nothing to cancel", severity="warning", timeout=3)
+            return
+        from tui.screens.cancel_dialog import CancelDialog
+
+        context = self.stopline.cancel_context(order)
+        self.app.push_screen(CancelDialog(order, context), callback=self._dialog_closed)
+
+    def _dialog_closed(self, request: CancelRequest | None) -> None:
+        if request is not None:
+            self.send_cancel(request)
+
+    def send_cancel(self, request: CancelRequest) -> None:
+        self.cancel_busy = True
+        self.last_request = request
+        self.last_outcome = None
+        if self.last_failure == "cancel":
+            self.last_failure = None
+        info = self.stopline.provider_info(request.provider)
+        self.breakdown.sending(
+            request, info.label if info else request.provider, self.stopline.is_async(request)
+        )
+        self._refresh_keys()
+        self.run_cancel(request)
+
+    @work(group="cancel", exit_on_error=False)
+    async def run_cancel(self, request: CancelRequest) -> None:
+        from tui.core.identifiers import InvalidInput
+
+        service = self.stopline.service
+        assert service is not None
+        self.post_message(msg.CancelSent(request))
+        try:
+            outcome = await service.cancel(request)
+        except InvalidInput as exc:
+            self.post_message(msg.CancelFailed(request, str(exc)))
+            return
+        except Exception as exc:
+            log.exception("cancel of %s at %s failed", request.order_id, request.provider)
+            self.post_message(msg.CancelFailed(request, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(msg.CancelAnswered(request, outcome))
+        if self.needs_confirmation(request, outcome):
+            await self._confirm(request, outcome)
+
+    def needs_confirmation(self, request: CancelRequest, outcome: CancelOutcome) -> bool:
+        return (
+            self.stopline.is_async(request)
+            and not outcome.confirmed
+            and outcome.outcome.value in {"complete", "partial", "unknown"}
+        )
+
+    async def _confirm(self, request: CancelRequest, outcome: CancelOutcome) -> None:
+        service = self.stopline.service
+        assert service is not None
+        last = outcome
+        updates = 0
+        try:
+            async for update in service.confirm(outcome, request):
+                updates += 1
+                last = update
+                self.post_message(msg.ConfirmationUpdate(request, update, updates, final=False))
+        except Exception as exc:
+            log.exception("confirmation of %s failed", request.order_id)
+            self.post_message(msg.CancelFailed(request, f"re-check failed: {exc}"))
+            return
+        self.post_message(msg.ConfirmationUpdate(request, last, updates, final=True))
+
+    @work(group="cancel", exit_on_error=False)
+    async def run_recheck(self, request: CancelRequest, outcome: CancelOutcome) -> None:
+        service = self.stopline.service
+        assert service is not None
+        if self.stopline.is_async(request):
+            self.post_message(msg.CancelAnswered(request, outcome))
+            await self._confirm(request, outcome)
+            return
+        try:
+            checked = await service.recheck(outcome, request)
+        except Exception as exc:
+            log.exception("re-check of %s failed", request.order_id)
+            self.post_message(msg.CancelFailed(request, f"re-check failed: {exc}"))
+            return
+        self.post_message(msg.CancelAnswered(request, checked))
+
+    @on(msg.CancelAnswered)
+    def _cancel_answered(self, message: msg.CancelAnswered) -> None:
+        outcome = message.outcome
+        self.last_outcome = outcome
+        confirming = self.needs_confirmation(message.request, outcome)
+        self.breakdown.answered(outcome, will_confirm=confirming)
+        if not confirming:
+            self._cancel_settled(outcome)
+
+    @on(msg.ConfirmationUpdate)
+    def _confirmation(self, message: msg.ConfirmationUpdate) -> None:
+        self.last_outcome = message.outcome
+        self.breakdown.confirmation(message.outcome, final=message.final)
+        if message.final:
+            self._cancel_settled(message.outcome)
+
+    @on(msg.CancelFailed)
+    def _cancel_failed(self, message: msg.CancelFailed) -> None:
+        self.breakdown.failed(message.error)
+        self.cancel_busy = False
+        self.last_failure = "cancel"
+        self._refresh_keys()
+
+    def _cancel_settled(self, outcome: CancelOutcome) -> None:
+        self.cancel_busy = False
+        kind = outcome.outcome.value
+        unsettled = kind in {"unknown", "error"} or self.breakdown.phase == "gave_up"
+        self.last_failure = "cancel" if unsettled else None
+        self._refresh_keys()
+        if self.identifier and not unsettled:
+            # Show the order as the provider now has it.
+            self.start_lookup(self.identifier)
+
+    def action_retry(self) -> None:
+        if self.last_failure == "cancel" and self.last_request is not None:
+            self.retry_cancel(self.last_request)
+        elif self.last_failure == "lookup" and self.identifier:
+            self.start_lookup(self.identifier)
+        else:
+            self.notify("Nothing failed; nothing to retry.", timeout=2)
+
+    def retry_cancel(self, request: CancelRequest) -> None:
+        outcome = self.last_outcome
+        if self.cancel_busy:
+            self.notify("A cancel is still in flight.", severity="warning", timeout=3)
+            return
+        if outcome is not None and (
+            outcome.outcome.value == "unknown" or self.breakdown.phase == "gave_up"
+        ):
+            # It may have applied: look, never re-send.
+            self.cancel_busy = True
+            self.breakdown.sending(
+                request, self.breakdown.provider_label, self.stopline.is_async(request)
+            )
+            self.run_recheck(request, outcome)
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        info = self.stopline.provider_info(request.provider)
+        label = info.label if info else request.provider
+        question = Text.assemble(
+            "Send the cancel of order ",
+            t(request.order_id, "bold"),
+            f" to {label} again?",
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send_cancel(request)
+
+        self.app.push_screen(ConfirmScreen(question), callback=answered)

@@ -1,0 +1,124 @@
+"""Theme files: the bundled ``themes/*.toml`` and a user folder ``<config dir>/themes/``.
+
+A theme file holds the fields of :class:`textual.theme.Theme` (``name``, ``primary``, …,
+``dark``, ``ansi``) and an optional ``[variables]`` table. A user file with the name of a
+bundled theme replaces it. A broken file is reported and skipped, never fatal.
+
+Outcome colours in Rich ``Text`` come from :func:`tones`, derived from the active theme, so
+the 16-colour theme stays within the 16 colours and the light theme stays readable.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.theme import Theme
+
+DEFAULT_THEME = "stopline-dark"
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "themes"
+_THEME_FIELDS = {
+    "name",
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+    "dark",
+    "luminosity_spread",
+    "text_alpha",
+    "variables",
+    "ansi",
+}
+
+
+def user_theme_dir() -> Path:
+    """``<user config dir>/stopline/themes`` (next to ``config.toml``)."""
+    override = os.environ.get("STOPLINE_CONFIG", "").strip()
+    if override:
+        return Path(override).expanduser().parent / "themes"
+    import platformdirs
+
+    return platformdirs.user_config_path("stopline", appauthor=False) / "themes"
+
+
+@dataclass
+class LoadedThemes:
+    themes: list[Theme] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def theme_from_mapping(data: dict[str, Any], fallback_name: str) -> Theme:
+    unknown = set(data) - _THEME_FIELDS
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+    values = dict(data)
+    values.setdefault("name", fallback_name)
+    if "primary" not in values:
+        raise ValueError("'primary' is required")
+    variables = values.get("variables", {})
+    if not isinstance(variables, dict):
+        raise ValueError("[variables] must be a table")
+    values["variables"] = {str(k): str(v) for k, v in variables.items()}
+    return Theme(**values)
+
+
+def load_theme_dir(folder: Path) -> LoadedThemes:
+    loaded = LoadedThemes()
+    if not folder.is_dir():
+        return loaded
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+            loaded.themes.append(theme_from_mapping(data, path.stem))
+        except (OSError, ValueError, TypeError) as exc:
+            loaded.problems.append(f"theme {path.name}: {exc}")
+    return loaded
+
+
+def load_themes(user_dir: Path | None = None) -> LoadedThemes:
+    """Bundled themes, then the user's (a user theme with the same name wins)."""
+    bundled = load_theme_dir(BUNDLED_DIR)
+    user = load_theme_dir(user_dir if user_dir is not None else user_theme_dir())
+    by_name = {theme.name: theme for theme in [*bundled.themes, *user.themes]}
+    return LoadedThemes(list(by_name.values()), [*bundled.problems, *user.problems])
+
+
+def _rich_colour(value: str | None, fallback: str) -> str:
+    if not value:
+        return fallback
+    if value.startswith("ansi_"):
+        name = value.removeprefix("ansi_")
+        return fallback if name == "default" else name
+    return value.split()[0]
+
+
+def tones(theme: Theme | None) -> dict[str, str]:
+    """Rich style strings for meanings (``good``, ``warn``, ``bad``, ``info``, ``muted``)."""
+    if theme is None:
+        return {
+            "good": "green",
+            "warn": "yellow",
+            "bad": "red",
+            "info": "blue",
+            "muted": "dim",
+            "strong": "bold",
+        }
+    return {
+        "good": _rich_colour(theme.success, "green"),
+        "warn": _rich_colour(theme.warning, "yellow"),
+        "bad": _rich_colour(theme.error, "red"),
+        "info": _rich_colour(theme.primary, "blue"),
+        "muted": "dim",
+        "strong": "bold",
+    }

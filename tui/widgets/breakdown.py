@@ -1,0 +1,232 @@
+"""The live breakdown panel: what the provider did with a cancel, updated as answers arrive.
+
+Phases: ``sending`` → ``answered`` (settled) or, for an asynchronous provider whose answer
+only *initiated* the cancellation, ``confirming`` → ``confirmed`` / ``gave_up``. A failure
+to send is ``failed``. The panel renders only ``Text`` built from cleaned provider text.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.themes import tones
+from tui.widgets.text import OUTCOME_TONE, OUTCOME_WORDS, t
+
+if TYPE_CHECKING:
+    from tui.core.domain import CancelOutcome, CancelRequest
+
+Phase = Literal["idle", "sending", "answered", "confirming", "confirmed", "gave_up", "failed"]
+
+
+class BreakdownPanel(VerticalScroll):
+    """Outcome of the latest cancel, in words and colour, line by line."""
+
+    DEFAULT_CSS = """
+    BreakdownPanel {
+        height: auto;
+        max-height: 10;
+        border: round $panel;
+        border-title-color: $text-muted;
+        padding: 0 1;
+    }
+    BreakdownPanel.-idle { height: 3; }
+    BreakdownPanel:focus { border: round $primary; }
+    BreakdownPanel > Static { width: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="-idle")
+        self.border_title = "Outcome"
+        self.phase: Phase = "idle"
+        self.request: CancelRequest | None = None
+        self.outcome: CancelOutcome | None = None
+        self.error: str | None = None
+        self.updates = 0
+        self.is_async = False
+        self.provider_label = ""
+        self.idle_hint = "No cancel yet. Highlight an order and press c."
+        self._body = Static(Text(self.idle_hint, style="dim"))
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self._body
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.redraw())
+
+    # -- state changes (called by the screen on worker messages) --------------------------
+
+    def sending(self, request: CancelRequest, provider_label: str, is_async: bool) -> None:
+        self.request = request
+        self.provider_label = provider_label
+        self.is_async = is_async
+        self.outcome = None
+        self.error = None
+        self.updates = 0
+        self.phase = "sending"
+        self.redraw()
+
+    def answered(self, outcome: CancelOutcome, *, will_confirm: bool) -> None:
+        self.outcome = outcome
+        self.phase = "confirming" if will_confirm else "answered"
+        self.redraw()
+
+    def confirmation(self, outcome: CancelOutcome, *, final: bool) -> None:
+        self.outcome = outcome
+        self.updates += 1
+        if final:
+            self.phase = "confirmed" if outcome.confirmed else "gave_up"
+        self.redraw()
+
+    def failed(self, error: str) -> None:
+        self.error = error
+        self.phase = "failed"
+        self.redraw()
+
+    @property
+    def retryable(self) -> bool:
+        """Whether ``r`` has something to do here: re-check, or re-send a provable failure."""
+        if self.phase == "failed":
+            return True
+        if self.phase == "gave_up":
+            return True
+        if self.outcome is not None and self.phase == "answered":
+            return self.outcome.outcome.value in {"unknown", "error"}
+        return False
+
+    # -- rendering ---------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        self.set_class(self.phase == "idle", "-idle")
+        self._body.update(self.render_body())
+
+    def _headline(self, tone: dict[str, str]) -> Text:
+        request = self.request
+        head = Text()
+        if request is None:
+            return head
+        head.append(self.provider_label or request.provider, style="bold")
+        head.append(" ")
+        head.append(t(request.order_id, "bold", max_chars=64))
+        head.append(" · ")
+        if request.items:
+            head.append(f"{len(request.items)} item(s)")
+        else:
+            head.append("whole order")
+        head.append(" · ")
+        return head
+
+    def render_body(self) -> RenderableType:
+        tone = tones(self.app.current_theme if self.is_attached else None)
+        if self.phase == "idle" or self.request is None:
+            return Text(self.idle_hint, style=tone["muted"])
+        head = self._headline(tone)
+        parts: list[RenderableType] = [head]
+        if self.phase == "sending":
+            head.append("sending…", style=f"bold {tone['info']}")
+            return Group(*parts)
+        if self.phase == "failed" and self.outcome is None:
+            head.append("FAILED", style=f"bold reverse {tone['bad']}")
+            parts.append(
+                Text.assemble(
+                    Text("not sent or not answered: ", style=tone["bad"]),
+                    t(self.error or "unknown failure", max_chars=400),
+                )
+            )
+            parts.append(Text("r retries", style=tone["muted"]))
+            return Group(*parts)
+        outcome = self.outcome
+        assert outcome is not None
+        kind = outcome.outcome.value
+        head.append(
+            f" {OUTCOME_WORDS.get(kind, kind.upper())} ",
+            style=f"bold reverse {tone[OUTCOME_TONE.get(kind, 'warn')]}",
+        )
+        if outcome.http_status:
+            head.append(f"  HTTP {outcome.http_status}", style=tone["muted"])
+        parts.append(self._progress(outcome, tone))
+        if outcome.message:
+            parts.append(Text.assemble(Text("provider: ", style=tone["muted"]), t(outcome.message)))
+        table = self._lines(outcome, tone)
+        if table is not None:
+            parts.append(table)
+        for warning in outcome.warnings:
+            parts.append(Text.assemble(Text("⚠ ", style=tone["warn"]), t(warning, max_chars=400)))
+        if kind == "unknown":
+            parts.append(
+                Text(
+                    "The request may have taken effect. r re-checks by look-up; nothing is "
+                    "re-sent.",
+                    style=tone["warn"],
+                )
+            )
+        if outcome.request_id:
+            parts.append(
+                Text.assemble(
+                    Text("request id ", style=tone["muted"]), t(outcome.request_id, tone["muted"])
+                )
+            )
+        if self.phase == "failed" and self.error:
+            parts.append(Text.assemble(Text("check failed: ", style=tone["bad"]), t(self.error)))
+        return Group(*parts)
+
+    def _progress(self, outcome: CancelOutcome, tone: dict[str, str]) -> Text:
+        kind = outcome.outcome.value
+        if self.phase == "confirming":
+            progress = f" ({self.updates} change(s) seen)" if self.updates else ""
+            return Text(
+                f"initiated — checking the order until every line shows cancelled{progress}",
+                style=f"bold {tone['info']}",
+            )
+        if self.phase == "confirmed":
+            return Text("confirmed — the provider shows it cancelled", style=f"bold {tone['good']}")
+        if self.phase == "gave_up":
+            return Text(
+                "initiated, NOT confirmed — the check gave up; r re-checks",
+                style=f"bold {tone['warn']}",
+            )
+        if kind in {"complete", "partial"}:
+            if outcome.confirmed:
+                return Text("cancelled", style=tone["good"])
+            return Text("initiated, not yet confirmed", style=tone["warn"])
+        if kind == "refused":
+            return Text("the provider cancelled nothing", style=tone["bad"])
+        if kind == "not_found":
+            return Text("the provider does not know this order", style=tone["warn"])
+        if kind == "error":
+            return Text("nothing was cancelled; r retries", style=tone["bad"])
+        return Text("no answer came back", style=tone["warn"])
+
+    def _lines(self, outcome: CancelOutcome, tone: dict[str, str]) -> Table | None:
+        if not outcome.cancelled and not outcome.not_cancelled:
+            return None
+        table = Table.grid(padding=(0, 1))
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=28)
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=18)
+        table.add_column(overflow="fold")
+        pending = not outcome.confirmed and (
+            self.phase in {"confirming", "gave_up"} or outcome.outcome.value == "unknown"
+        )
+        for line in outcome.cancelled:
+            table.add_row(
+                Text("… initiated", style=tone["info"])
+                if pending
+                else Text("✔ cancelled", style=tone["good"]),
+                t(line.id, max_chars=64),
+                t(line.status, max_chars=40),
+                Text("" if line.quantity is None else f"qty {line.quantity}"),
+            )
+        for miss in outcome.not_cancelled:
+            table.add_row(
+                Text("✘ not cancelled", style=tone["bad"]),
+                t(miss.id, max_chars=64),
+                t(miss.status, max_chars=40),
+                t(miss.reason, max_chars=300),
+            )
+        return table

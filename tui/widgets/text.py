@@ -1,0 +1,47 @@
+"""Untrusted text as Rich ``Text``: every provider string passes ``clean`` and is never markup."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui.core.text import clean
+
+OUTCOME_WORDS: dict[str, str] = {
+    "complete": "COMPLETE",
+    "partial": "PARTIAL",
+    "refused": "REFUSED",
+    "not_found": "NOT FOUND",
+    "unknown": "UNKNOWN",
+    "error": "ERROR",
+}
+
+OUTCOME_TONE: dict[str, str] = {
+    "complete": "good",
+    "partial": "warn",
+    "refused": "bad",
+    "not_found": "warn",
+    "unknown": "warn",
+    "error": "bad",
+}
+
+ENV_TONE: dict[str, str] = {
+    "sandbox": "info",
+    "staging": "warn",
+    "production": "bad",
+    "other": "warn",
+}
+
+
+def t(value: object, style: str = "", *, max_chars: int = 2_000) -> Text:
+    """``value`` cleaned and wrapped in ``Text`` (markup shown literally)."""
+    return Text(clean(value, max_chars=max_chars), style=style)
+
+
+def join(*parts: Text | str, sep: str = "") -> Text:
+    """Concatenate; plain ``str`` parts must be our own words, never provider text."""
+    out = Text()
+    for index, part in enumerate(parts):
+        if index and sep:
+            out.append(sep)
+        out.append(part)
+    return out
