@@ -26,7 +26,10 @@ OUTCOME_STYLE = {
 
 
 def console(file: TextIO | None = None) -> Console:
-    return Console(file=file or sys.stdout, highlight=False, markup=False, emoji=False)
+    # soft_wrap: lines of plain text (paths, export lines) are never broken for copy-paste.
+    return Console(
+        file=file or sys.stdout, highlight=False, markup=False, emoji=False, soft_wrap=True
+    )
 
 
 def t(value: object, style: str = "") -> Text:
@@ -40,7 +43,8 @@ def print_json(value: Any, file: TextIO | None = None) -> None:
 def lookup_table(results: Iterable[LookupResult]) -> Table:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("provider", "state", "order", "found by", "status", "lines", "cancellable"):
-        table.add_column(column)
+        # Identifiers are never cut: an operator copies them.
+        table.add_column(column, no_wrap=column in ("provider", "state", "order"))
     for result in results:
         label = PROVIDER_LABELS.get(result.provider, result.provider)
         if result.state is not LookupState.FOUND:
@@ -64,7 +68,7 @@ def lookup_table(results: Iterable[LookupResult]) -> Table:
 def lines_table(results: Iterable[LookupResult]) -> Table | None:
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("order", "line", "sku", "qty", "status", "cancellable"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("order", "line"))
     rows = 0
     for result in results:
         for order in result.orders:
@@ -102,7 +106,7 @@ def outcome_report(outcome: CancelOutcome) -> list[Any]:
     if outcome.cancelled or outcome.not_cancelled:
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("", "line", "status", "qty / reason"):
-            table.add_column(column)
+            table.add_column(column, no_wrap=column in ("", "line"))
         for line in outcome.cancelled:
             table.add_row(
                 t("cancelled", "green"),

@@ -1,0 +1,116 @@
+"""``stopline lookup`` / ``cancel`` end to end: exit codes, ``--json`` shape, human output."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tui.cli import exit_codes
+from tui.cli.main import run
+from tui.sandbox import control, showcase
+
+PUBLIC_FIELDS = {
+    "provider",
+    "order_id",
+    "outcome",
+    "http_status",
+    "message",
+    "confirmed",
+    "cancelled",
+    "not_cancelled",
+    "warnings",
+    "request_id",
+}
+
+
+def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = run(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "outcome"),
+    [
+        (["--provider", "pattern", showcase.PATTERN_ALL_CANCELLABLE], exit_codes.OK, "complete"),
+        (["--provider", "pattern", showcase.PATTERN_PARTIAL], exit_codes.PARTIAL, "partial"),
+        (["--provider", "pattern", showcase.PATTERN_NONE], exit_codes.REFUSED, "refused"),
+        (["--provider", "shoplazza", "999999-1"], exit_codes.NOT_FOUND, "not_found"),
+        (
+            ["--provider", "ordermesh", showcase.ORDERMESH_MULTI_ITEM, "--item", "nope=1"],
+            exit_codes.REFUSED,
+            "refused",
+        ),
+    ],
+)
+def test_cancel_exit_codes_and_json(
+    sandbox_env: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    code: int,
+    outcome: str,
+) -> None:
+    got, out, err = cli(
+        ["cancel", *argv, "--reason", "customer request", "--yes", "--json"], capsys
+    )
+    assert got == code, err
+    body = json.loads(out)
+    assert set(body) == PUBLIC_FIELDS
+    assert body["outcome"] == outcome
+
+
+def test_cancel_unknown_exits_6(
+    sandbox_env: dict[str, str],
+    root_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STOPLINE_SHOPLAZZA__TIMEOUT_S", "0.5")
+    control.add_fault(
+        root_url, provider="shoplazza", mode="timeout", operations=["cancel"], when="before"
+    )
+    code, out, _ = cli(
+        ["cancel", showcase.SHOPLAZZA_OPEN_ID, "-p", "shoplazza", "-r", "dup", "--yes", "--json"],
+        capsys,
+    )
+    assert code == exit_codes.UNKNOWN
+    assert json.loads(out)["outcome"] == "unknown"
+
+
+def test_provider_down_exits_1_with_one_line(
+    sandbox_env: dict[str, str], root_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    control.add_fault(root_url, provider="pattern", mode="unauthorized")
+    code, _, err = cli(["lookup", showcase.PATTERN_PARTIAL, "--provider", "pattern"], capsys)
+    assert code == exit_codes.FAILURE
+    assert "Traceback" not in err
+
+
+def test_lookup_json_and_exit_codes(
+    sandbox_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(["lookup", "337178", "--json"], capsys)
+    assert code == exit_codes.OK
+    found = [r for r in json.loads(out) if r["state"] == "found"]
+    assert [r["provider"] for r in found] == ["rxuniverse"]
+    code, _, _ = cli(["lookup", "no-such-order-anywhere"], capsys)
+    assert code == exit_codes.NOT_FOUND
+
+
+def test_human_output_shows_hostile_text_literally(
+    sandbox_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(
+        ["cancel", showcase.HOSTILE_TEXT_ORDER, "-p", "pattern", "-r", "x", "--yes"], capsys
+    )
+    assert code == exit_codes.REFUSED
+    assert "\x1b" not in out and "\x07" not in out
+    assert "[/]" in out or "[bold" in out  # markup printed as text, not interpreted
+
+
+def test_demo_mode_says_so_and_uses_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(["lookup", showcase.SHOPLAZZA_OPEN_ID, "--provider", "shoplazza"], capsys)
+    assert code == exit_codes.OK
+    assert "DEMO DATA" in err
+    assert showcase.SHOPLAZZA_OPEN_ID in out
