@@ -60,7 +60,7 @@ def test_parse_item_spec_rejects(raw: str, words: str) -> None:
         alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters="="),
         min_size=1,
         max_size=40,
-    ),
+    ).filter(lambda text: text not in {".", ".."}),
     st.integers(min_value=1, max_value=1_000_000),
 )
 def test_parse_item_spec_round_trips(item_id: str, qty: int) -> None:
@@ -102,3 +102,9 @@ def test_validate_reason() -> None:
         validate_reason("r" * (MAX_REASON_CHARS + 1))
     with pytest.raises(InvalidInput, match="control"):
         validate_reason("why\x07")
+
+
+@pytest.mark.parametrize("dots", [".", "..", " .. "])
+def test_dot_segments_are_not_identifiers(dots: str) -> None:
+    with pytest.raises(InvalidInput, match="cannot be"):
+        validate_identifier(dots)

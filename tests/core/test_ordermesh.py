@@ -9,7 +9,7 @@ import pytest
 
 from tui.core.domain import CancelRequest, ItemSelection, Outcome
 from tui.core.errors import OutcomeUncertain, ProviderAuthError
-from tui.core.providers import ordermesh as ordermesh_module
+from tui.core.providers import base as base_module
 from tui.core.providers.http import TokenSource
 
 from .cases import OM_ID, ORDERMESH_TOKEN_PATH, ordermesh_order, token_answer
@@ -24,9 +24,7 @@ def cancel_request(*items: ItemSelection, reason: str = "Customer changed mind")
 
 @pytest.fixture
 def ordermesh(api, provider_for, clock, monkeypatch):
-    monkeypatch.setattr(
-        ordermesh_module, "TokenSource", functools.partial(TokenSource, clock=clock)
-    )
+    monkeypatch.setattr(base_module, "TokenSource", functools.partial(TokenSource, clock=clock))
     api.add("POST", ORDERMESH_TOKEN_PATH, token_answer("om-1", None), token_answer("om-2", None))
     return provider_for("ordermesh")
 

@@ -10,7 +10,7 @@ import pytest
 
 from tui.core.domain import CancelRequest, Outcome
 from tui.core.errors import ProviderAuthError, ProviderError
-from tui.core.providers import pattern as pattern_module
+from tui.core.providers import base as base_module
 from tui.core.providers.http import TokenSource
 
 from .cases import PATTERN_TOKEN_PATH, pattern_cancel_body, pattern_status, token_answer
@@ -26,7 +26,7 @@ def cancel_request(order_id: str = "MO-1") -> CancelRequest:
 @pytest.fixture
 def pattern(api, provider_for, clock, monkeypatch):
     """A Pattern adapter whose token cache runs on the fake clock."""
-    monkeypatch.setattr(pattern_module, "TokenSource", functools.partial(TokenSource, clock=clock))
+    monkeypatch.setattr(base_module, "TokenSource", functools.partial(TokenSource, clock=clock))
     return provider_for("pattern")
 
 

@@ -22,7 +22,7 @@ from tui.core.errors import (
     ProviderResponseError,
 )
 from tui.core.providers.circuit import CircuitBreaker
-from tui.core.providers.http import ProviderHttp
+from tui.core.providers.http import ProviderHttp, TokenSource
 from tui.core.text import clean
 
 
@@ -229,3 +229,53 @@ def not_cancelled(id_: Any, status: Any, reason: Any) -> NotCancelledLine:
     return NotCancelledLine(
         id=clean(id_, max_chars=100), status=clean(status), reason=clean(reason)
     )
+
+
+class BearerTokenProvider(BaseProvider):
+    """An adapter whose API takes ``Authorization: Bearer`` tokens from a token endpoint.
+
+    The token is fetched on first use, cached until shortly before it expires, and fetched
+    again once when a call answers 401.
+    """
+
+    default_token_ttl_s: ClassVar[float] = 3600.0
+    """Lifetime assumed when the token answer does not say."""
+
+    def __init__(self, client: httpx.AsyncClient, **http: Any) -> None:
+        self.tokens = TokenSource(self._fetch_token)
+        super().__init__(
+            ProviderHttp(
+                self.key,
+                client,
+                auth=self._auth_headers,
+                on_unauthorized=self.tokens.invalidate,
+                **http,
+            )
+        )
+
+    def token_request(self) -> tuple[str, dict[str, str]]:
+        """The token endpoint (absolute, or relative to the API base) and its JSON body."""
+        raise NotImplementedError
+
+    async def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.tokens.token()}"}
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        url, body = self.token_request()
+        response = await self.http.request(
+            "POST", url, idempotent=True, authenticate=False, json=body
+        )
+        if response.status_code != 200:
+            raise ProviderAuthError(
+                self.key,
+                f"token refused ({response.status_code}): {error_text(response)}",
+                http_status=response.status_code,
+            )
+        answer = as_dict(json_body(response, self.key), self.key, "token answer")
+        token = answer.get("access_token") or answer.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise ProviderAuthError(self.key, "token answer has no access_token")
+        expires_in = answer.get("expires_in", answer.get("expiresIn"))
+        if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
+            return token, self.default_token_ttl_s
+        return token, float(expires_in)

@@ -21,9 +21,9 @@ from tui.core.domain import (
     Order,
     Outcome,
 )
-from tui.core.errors import ProviderAuthError, ProviderError
+from tui.core.errors import ProviderError
 from tui.core.providers.base import (
-    BaseProvider,
+    BearerTokenProvider,
     as_dict,
     as_list,
     error_text,
@@ -31,7 +31,6 @@ from tui.core.providers.base import (
     lookup_failure,
     segment,
 )
-from tui.core.providers.http import ProviderHttp, TokenSource
 from tui.core.settings import OrderMeshSettings
 from tui.core.text import clean
 
@@ -42,56 +41,28 @@ _OPEN_ITEM_STATUS = frozenset({"pending", "processing", "new", "open", "partiall
 _CANCELLED = frozenset({"cancelled", "canceled"})
 
 
-class OrderMeshProvider(BaseProvider):
+class OrderMeshProvider(BearerTokenProvider):
     key: ClassVar[str] = "ordermesh"
     label: ClassVar[str] = "OrderMesh"
     supports_item_cancel: ClassVar[bool] = True
     cancel_is_async: ClassVar[bool] = False
 
+    default_token_ttl_s: ClassVar[float] = 86400.0
+    """Documented: service client tokens are valid for 24 hours."""
+
     def __init__(self, settings: OrderMeshSettings, client: httpx.AsyncClient, **http: Any) -> None:
         self.settings = settings
-        self.tokens = TokenSource(self._fetch_token)
-        super().__init__(
-            ProviderHttp(
-                self.key,
-                client,
-                auth=self._auth_headers,
-                on_unauthorized=self.tokens.invalidate,
-                **http,
-            )
-        )
+        super().__init__(client, **http)
 
     def can_resolve(self, identifier: str) -> bool:
         return bool(_ORDER_ID.match(identifier))
 
-    async def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {await self.tokens.token()}"}
-
-    async def _fetch_token(self) -> tuple[str, float]:
+    def token_request(self) -> tuple[str, dict[str, str]]:
         secret = self.settings.client_secret
-        response = await self.http.request(
-            "POST",
-            "/user/v1/clients/token",
-            idempotent=True,
-            authenticate=False,
-            json={
-                "client_id": self.settings.client_id or "",
-                "client_secret": secret.get_secret_value() if secret else "",
-            },
-        )
-        if response.status_code != 200:
-            raise ProviderAuthError(
-                self.key,
-                f"token refused ({response.status_code}): {error_text(response)}",
-                http_status=response.status_code,
-            )
-        body = as_dict(json_body(response, self.key), self.key, "token answer")
-        token = body.get("access_token") or body.get("accessToken")
-        if not isinstance(token, str) or not token:
-            raise ProviderAuthError(self.key, "token answer has no access_token")
-        expires_in = body.get("expires_in", body.get("expiresIn"))
-        # Documented as valid for 24 hours when the answer does not say.
-        return token, float(expires_in) if isinstance(expires_in, int | float) else 86400.0
+        return "/user/v1/clients/token", {
+            "client_id": self.settings.client_id or "",
+            "client_secret": secret.get_secret_value() if secret else "",
+        }
 
     # -- look-up ---------------------------------------------------------------------------
 

@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 import httpx
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
-from tui.core.errors import ProviderAuthError
 from tui.core.providers.base import (
-    BaseProvider,
+    BearerTokenProvider,
     as_dict,
     as_list,
     error_text,
@@ -21,7 +20,6 @@ from tui.core.providers.base import (
     lookup_failure,
     not_cancelled,
 )
-from tui.core.providers.http import ProviderHttp, TokenSource
 from tui.core.settings import PatternSettings
 from tui.core.text import clean
 
@@ -37,7 +35,7 @@ _WHY_NOT = {
 }
 
 
-class PatternProvider(BaseProvider):
+class PatternProvider(BearerTokenProvider):
     key: ClassVar[str] = "pattern"
     label: ClassVar[str] = "Pattern Hub"
     supports_item_cancel: ClassVar[bool] = False
@@ -45,45 +43,15 @@ class PatternProvider(BaseProvider):
 
     def __init__(self, settings: PatternSettings, client: httpx.AsyncClient, **http: Any) -> None:
         self.settings = settings
-        self.tokens = TokenSource(self._fetch_token)
-        super().__init__(
-            ProviderHttp(
-                self.key,
-                client,
-                auth=self._auth_headers,
-                on_unauthorized=self.tokens.invalidate,
-                **http,
-            )
-        )
+        super().__init__(client, **http)
 
-    async def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {await self.tokens.token()}"}
-
-    async def _fetch_token(self) -> tuple[str, float]:
+    def token_request(self) -> tuple[str, dict[str, str]]:
         secret = self.settings.client_secret
-        response = await self.http.request(
-            "POST",
-            self.settings.token_url or "",
-            idempotent=True,
-            authenticate=False,
-            json={
-                "grant_type": "client_credentials",
-                "client_id": self.settings.client_id or "",
-                "client_secret": secret.get_secret_value() if secret else "",
-            },
-        )
-        if response.status_code != 200:
-            raise ProviderAuthError(
-                self.key,
-                f"token refused ({response.status_code}): {error_text(response)}",
-                http_status=response.status_code,
-            )
-        body = as_dict(json_body(response, self.key), self.key, "token answer")
-        token = body.get("access_token")
-        if not isinstance(token, str) or not token:
-            raise ProviderAuthError(self.key, "token answer has no access_token")
-        expires_in = body.get("expires_in")
-        return token, float(expires_in) if isinstance(expires_in, int | float) else 3600.0
+        return self.settings.token_url or "", {
+            "grant_type": "client_credentials",
+            "client_id": self.settings.client_id or "",
+            "client_secret": secret.get_secret_value() if secret else "",
+        }
 
     # -- look-up ---------------------------------------------------------------------------
 
