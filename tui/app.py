@@ -38,9 +38,18 @@ def _palette_provider() -> type[Provider]:
     return StoplineCommands
 
 
+def _batch_screen() -> Screen[None]:
+    # Installed (one instance for the app's life), so a running batch keeps going while the
+    # operator looks elsewhere, and ``b`` comes back to it. Imported on first use.
+    from tui.screens.batch import BatchScreen
+
+    return BatchScreen()
+
+
 class StoplineApp(App[None]):
     TITLE = "Stopline"
     COMMANDS = App.COMMANDS | {_palette_provider}
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[object]]]] = {"batch": _batch_screen}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "question_mark",
@@ -271,6 +280,35 @@ class StoplineApp(App[None]):
         screen = self.screen
         where = type(screen).__name__.removesuffix("Screen").lower() or "screen"
         self.push_screen(HelpScreen(key_rows(screen), where))
+
+    def open_history(self) -> None:
+        """The journal's attempts (``h`` on the lookup screen, or the palette)."""
+        if self.service is None:
+            self.notify("Still connecting; the history opens with the journal.", timeout=3)
+            return
+        from tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self._show_over_lookup(HistoryScreen())
+
+    def open_batch(self) -> None:
+        """The batch screen (``b`` on the lookup screen, or the palette); never read-only."""
+        if self.read_only:
+            self.notify("Read-only: batch cancelling is switched off.", severity="warning")
+            return
+        if self.service is None:
+            self.notify("Still connecting; try again in a moment.", timeout=3)
+            return
+        self._show_over_lookup(self.get_screen("batch"))
+
+    def _show_over_lookup(self, screen: Screen[object]) -> None:
+        """Show ``screen`` right above the lookup screen (closing what is in between)."""
+        if self.screen is screen:
+            return
+        lookup = self._lookup_screen()
+        while len(self.screen_stack) > 1 and self.screen is not lookup:
+            self.pop_screen()
+        self.push_screen(screen)
 
     def action_toggle_timings(self) -> None:
         self.show_timings = not self.show_timings

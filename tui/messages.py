@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tui.core.domain import CancelOutcome, CancelRequest, LookupResult
+    from tui.core.journal import Attempt
     from tui.core.service import StoplineService
     from tui.runtime import Runtime
 
@@ -111,3 +114,97 @@ class ConfirmationUpdate(Message):
             and not message.final
             and message.request == self.request
         )
+
+
+# -- history -----------------------------------------------------------------------------------
+
+
+class HistoryLoaded(Message):
+    """The journal's attempts, newest first, with their table cells and filter text (both
+    prepared in the reading thread); or why they could not be read."""
+
+    def __init__(
+        self,
+        attempts: list[Attempt],
+        cells: list[list[str]],
+        haystacks: list[str],
+        error: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.attempts = attempts
+        self.cells = cells
+        self.haystacks = haystacks
+        self.error = error
+
+
+class AttemptRechecked(Message):
+    """A re-check of attempt ``attempt_id`` ended: ``attempt`` is the journal's row after it
+    (None if it could not be read back); ``note`` says what the look-up showed."""
+
+    def __init__(
+        self, attempt_id: int, attempt: Attempt | None, note: str, *, settled: bool, failed: bool
+    ) -> None:
+        super().__init__()
+        self.attempt_id = attempt_id
+        self.attempt = attempt
+        self.note = note
+        self.settled = settled
+        self.failed = failed
+
+
+# -- batch -------------------------------------------------------------------------------------
+
+
+class BatchFileRead(Message):
+    """A batch file was read (in a thread): its text, or why it could not be."""
+
+    def __init__(self, path: Path, text: str | None, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.text = text
+        self.error = error
+
+
+class BatchPreviewed(Message):
+    """The pasted or loaded rows parsed, checked and compared with the journal."""
+
+    def __init__(self, generation: int, preview: object | None, error: str | None) -> None:
+        super().__init__()
+        self.generation = generation
+        self.preview = preview
+        self.error = error
+
+
+class BatchProgress(Message):
+    """Results of run ``run_id`` have arrived (the screen reads them from the run's summary).
+
+    Posted at most every ~100 ms, and a queued one is replaced by a newer one, so a run of
+    thousands of orders updates the screen a few times a second, never once per order.
+    """
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__()
+        self.run_id = run_id
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BatchProgress) and message.run_id == self.run_id
+
+
+class BatchDone(Message):
+    """Run ``run_id`` ended: finished, stopped by the user, or broken (``error``)."""
+
+    def __init__(self, run_id: int, *, stopped: bool, error: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.stopped = stopped
+        self.error = error
+
+
+class ExportWritten(Message):
+    """Batch results written as CSV to ``path`` (or why not)."""
+
+    def __init__(self, path: Path, rows: int, error: str | None = None) -> None:
+        super().__init__()
+        self.path = path
+        self.rows = rows
+        self.error = error

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from tui.app import StoplineApp
@@ -19,7 +19,12 @@ def stopline_commands(app: StoplineApp) -> list[Command]:
     from tui.screens.lookup import LookupScreen
 
     commands: list[Command] = []
-    screen = next((s for s in reversed(app.screen_stack) if isinstance(s, LookupScreen)), None)
+    top = next((s for s in reversed(app.screen_stack) if not isinstance(s, CommandPalette)), None)
+    # Screens beyond the lookup screen (history, batch) offer their own commands.
+    own = getattr(top, "palette_commands", None)
+    if callable(own):
+        commands.extend(own())
+    screen = top if isinstance(top, LookupScreen) else None
     if screen is not None:
         commands.append(("Search", "Focus the search field  (/)", screen.action_focus_search))
         if screen.identifier:
@@ -36,6 +41,14 @@ def stopline_commands(app: StoplineApp) -> list[Command]:
             )
         if screen.last_failure:
             commands.append(("Retry", "Retry what failed  (r)", screen.action_retry))
+    if app.service is not None:
+        commands.append(
+            ("History", "The journal of cancel attempts, newest first  (h)", app.open_history)
+        )
+        if not app.read_only:
+            commands.append(
+                ("Batch cancel", "Cancel many orders at once: paste or load  (b)", app.open_batch)
+            )
     commands.append(("Keys", "Show the keys valid right now  (?)", app.action_help))
     commands.append(
         (

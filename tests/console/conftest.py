@@ -67,3 +67,24 @@ def make_app(sandbox: SandboxServer, root_url: str) -> AppFactory:
         return StoplineApp(service=service, demo=True, read_only=read_only, show_timings=False)
 
     return build
+
+
+@pytest.fixture
+def make_journal_app(make_app: AppFactory) -> Iterator[AppFactory]:
+    """``make_app`` with a journal in this test's data dir (``app.service.journal``)."""
+    from tui.core.journal import Journal
+
+    journals: list[Journal] = []
+
+    def build(**kwargs: Any) -> StoplineApp:
+        app = make_app(**kwargs)
+        service = app._given_service
+        assert service is not None
+        journal = Journal(service.settings.journal_path())
+        journals.append(journal)
+        service.journal = journal
+        return app
+
+    yield build
+    for journal in journals:
+        journal.close()

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, Static
 
 from tui.themes import tones
 from tui.widgets.items import ItemPicker
+from tui.widgets.reason import ReasonField
 from tui.widgets.text import ENV_TONE, t
 
 if TYPE_CHECKING:
@@ -114,8 +115,6 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         super().__init__()
         self.order = order
         self.context = context
-        self.preset_index = -1
-        self._presets = context.presets()
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -127,8 +126,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             yield Label(
                 f"Reason — required{codes}: type, or ↑/↓ for a preset", classes="field-label"
             )
-            yield Input(placeholder="why is this order cancelled?", id="reason", compact=True)
-            yield Static(self._presets_text(), id="presets")
+            yield ReasonField(ctx.presets(), id="reason-field")
             if ctx.supports_item_cancel and self.order.lines:
                 yield Static(
                     Text(
@@ -170,17 +168,6 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         else:
             text.append(".")
         return text
-
-    def _presets_text(self) -> Text:
-        if self.preset_index < 0:
-            names = ", ".join(text for text, _ in self._presets[:3])
-            return Text(f"presets: {names}, …", style="dim", no_wrap=True, overflow="ellipsis")
-        text, code = self._presets[self.preset_index]
-        shown = Text(f"preset {self.preset_index + 1}/{len(self._presets)}: ")
-        if code is not None:
-            shown.append(f"{code} ", style="bold")
-        shown.append(t(text))
-        return shown
 
     # -- state -------------------------------------------------------------------------------
 
@@ -275,14 +262,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         self._refresh_preview()
 
     def action_preset(self, step: int) -> None:
-        if not self._presets:
-            return
-        self.preset_index = (self.preset_index + step) % len(self._presets)
-        text, _code = self._presets[self.preset_index]
-        field = self.query_one("#reason", Input)
-        field.value = text
-        field.cursor_position = len(text)
-        self.query_one("#presets", Static).update(self._presets_text())
+        self.query_one(ReasonField).step(step)
 
     def action_back(self) -> None:
         self.dismiss(None)

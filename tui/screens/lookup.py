@@ -90,6 +90,20 @@ class LookupScreen(Screen[None]):
             tooltip="Retry what failed: the look-up, a re-check, or a cancel that provably failed",
         ),
         Binding(
+            "h",
+            "history",
+            "History",
+            id="stopline.history",
+            tooltip="The journal of cancel attempts, newest first",
+        ),
+        Binding(
+            "b",
+            "batch",
+            "Batch",
+            id="stopline.batch",
+            tooltip="Cancel many orders at once: paste or load identifiers",
+        ),
+        Binding(
             "escape",
             "back",
             "Back",
@@ -129,6 +143,12 @@ class LookupScreen(Screen[None]):
         self.last_request: CancelRequest | None = None
         self.last_outcome: CancelOutcome | None = None
         self._key_state: tuple[bool | None, ...] = ()
+        # Empty until a look-up: mounted just after the first frame (see ``on_mount``).
+        self._results = ResultsTable(id="results", cursor_type="row", zebra_stripes=False)
+        self._results.add_columns("provider", "order", "status", "lines", "canc.", "also known as")
+        self._lines = LinesPane(id="lines")
+        self._breakdown = BreakdownPanel(id="breakdown")
+        self.panes_mounted = False
 
     @property
     def stopline(self) -> StoplineApp:
@@ -146,17 +166,22 @@ class LookupScreen(Screen[None]):
                 compact=True,
             )
         yield ProviderStrip(show_timings=self.stopline.show_timings, id="strip")
-        table = ResultsTable(id="results", cursor_type="row", zebra_stripes=False)
-        table.add_columns("provider", "order", "status", "lines", "canc.", "also known as")
-        yield table
-        with Vertical(id="bottom"):
-            yield LinesPane(id="lines")
-            yield BreakdownPanel(id="breakdown")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()
         self.refresh_chrome()
+        # The first frame needs the search field, not the (still empty) results and panes:
+        # mounting them costs about as much as the rest of the screen, so they follow it.
+        self.call_after_refresh(self._mount_panes)
+
+    async def _mount_panes(self) -> None:
+        bottom = Vertical(self._lines, self._breakdown, id="bottom")
+        await self.mount(self._results, bottom, after="#strip")
+        self.panes_mounted = True
+        if self.pending_identifier:
+            self.results.focus()
+        self._start_pending()
 
     @property
     def search(self) -> Input:
@@ -164,7 +189,7 @@ class LookupScreen(Screen[None]):
 
     @property
     def results(self) -> ResultsTable:
-        return self.query_one("#results", ResultsTable)
+        return self._results
 
     @property
     def strip(self) -> ProviderStrip:
@@ -172,11 +197,11 @@ class LookupScreen(Screen[None]):
 
     @property
     def lines(self) -> LinesPane:
-        return self.query_one("#lines", LinesPane)
+        return self._lines
 
     @property
     def breakdown(self) -> BreakdownPanel:
-        return self.query_one("#breakdown", BreakdownPanel)
+        return self._breakdown
 
     def refresh_chrome(self) -> None:
         """Header and strip from the app's state (after connecting, or a failure)."""
@@ -200,7 +225,11 @@ class LookupScreen(Screen[None]):
 
     def service_ready(self) -> None:
         self.refresh_chrome()
-        if self.pending_identifier:
+        self._start_pending()
+
+    def _start_pending(self) -> None:
+        """Run the look-up asked for before the service or the panes were ready."""
+        if self.pending_identifier and self.panes_mounted and self.stopline.service is not None:
             identifier, self.pending_identifier = self.pending_identifier, None
             self.start_lookup(identifier)
 
@@ -213,15 +242,17 @@ class LookupScreen(Screen[None]):
             self.strip.set_note(Text("Type an identifier first.", style="dim"))
             return
         self.start_lookup(identifier)
-        self.results.focus()
+        if self.panes_mounted:
+            self.results.focus()
 
     def start_lookup(self, identifier: str) -> None:
         service = self.stopline.service
         self.identifier = identifier
-        if service is None:
+        if service is None or not self.panes_mounted:
             if not self.stopline.problems:
                 self.pending_identifier = identifier
-                self.strip.set_note(Text("Still connecting… the look-up starts when ready."))
+                if service is None:
+                    self.strip.set_note(Text("Still connecting… the look-up starts when ready."))
             return
         self.generation += 1
         self.lookup_error = None
@@ -350,12 +381,20 @@ class LookupScreen(Screen[None]):
             if isinstance(self.focused, Input):
                 return False
             return bool(self.last_failure)
+        if action in {"history", "batch"}:
+            if isinstance(self.focused, Input):
+                return False
+            if action == "batch" and self.stopline.read_only:
+                return False
+            return True if self.stopline.service is not None else None
         return True
 
     def _refresh_keys(self) -> None:
         """Refresh the footer only when what ``check_action`` answers has changed: a footer
         refresh recomposes it, which costs more than everything else a look-up redraws."""
-        state = (self.check_action("cancel", ()), self.check_action("retry", ()))
+        state = tuple(
+            self.check_action(action, ()) for action in ("cancel", "retry", "history", "batch")
+        )
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()
@@ -386,6 +425,12 @@ class LookupScreen(Screen[None]):
                 self.results.focus()
             return
         self.search.focus()
+
+    def action_history(self) -> None:
+        self.stopline.open_history()
+
+    def action_batch(self) -> None:
+        self.stopline.open_batch()
 
     def action_refresh(self) -> None:
         if self.identifier:

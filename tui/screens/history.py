@@ -1,0 +1,603 @@
+"""``h``: the journal's cancel attempts, newest first — filter, detail, re-check.
+
+The journal is read in a thread (another Stopline process may hold its lock for a moment);
+rows are prepared there too. ``r`` settles an ``unknown`` attempt, or confirms an initiated
+one, by looking the order up (``service.recheck``): it never sends a cancel. Every journal
+value reaches the screen through ``clean`` as plain ``Text`` or plain table cells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from tui import messages as msg
+from tui.core.domain import PROVIDER_LABELS, Outcome
+from tui.core.text import clean
+from tui.themes import tones
+from tui.widgets.fasttable import ToneTable, preload
+from tui.widgets.text import OUTCOME_TONE, OUTCOME_WORDS, t
+from tui.widgets.topbar import TopBar
+
+if TYPE_CHECKING:
+    from tui.app import StoplineApp
+    from tui.core.journal import Attempt
+
+log = logging.getLogger("stopline.console")
+
+HISTORY_LIMIT = 5_000
+"""Newest attempts read into the screen; ``stopline history`` reaches further back."""
+
+COLUMNS = ["time", "operator", "provider", "order", "outcome", "conf.", "HTTP", "reason"]
+OUTCOME_COLUMN = 4
+WORD_TONE = {OUTCOME_WORDS[key]: tone for key, tone in OUTCOME_TONE.items()}
+
+
+def journal_of(app: StoplineApp) -> Any:
+    """The service's journal if it can list attempts (``tui.core.journal.Journal``), else None."""
+    journal = getattr(app.service, "journal", None)
+    return journal if hasattr(journal, "attempts") else None
+
+
+def needs_recheck(attempt: Attempt) -> bool:
+    """Unknown, or initiated and not yet confirmed by the provider: a look-up may settle it."""
+    if attempt.outcome is Outcome.UNKNOWN:
+        return True
+    return attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not attempt.confirmed
+
+
+def outcome_word(attempt: Attempt) -> str:
+    return OUTCOME_WORDS.get(attempt.outcome.value, attempt.outcome.value.upper())
+
+
+def attempt_cells(attempt: Attempt) -> list[str]:
+    """One table row: every cell cleaned and cut to its column."""
+    if attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+        confirmed = "yes" if attempt.confirmed else "no"
+    else:
+        confirmed = ""
+    return [
+        attempt.started_at.astimezone().strftime("%m-%d %H:%M:%S"),
+        clean(attempt.operator, max_chars=14),
+        clean(attempt.provider, max_chars=12),
+        clean(attempt.order_id, max_chars=40),
+        outcome_word(attempt),
+        confirmed,
+        "" if attempt.http_status is None else str(attempt.http_status),
+        clean(attempt.reason, max_chars=60),
+    ]
+
+
+def haystack(attempt: Attempt) -> str:
+    """What ``/`` searches: order, provider (key and name), outcome, operator."""
+    parts = (
+        attempt.order_id,
+        attempt.provider,
+        PROVIDER_LABELS.get(attempt.provider, ""),
+        attempt.outcome.value.replace("_", " "),
+        outcome_word(attempt),
+        attempt.operator,
+    )
+    return clean(" ".join(parts), max_chars=10_000).lower()
+
+
+def matches(text: str, query: str) -> bool:
+    """Every word of ``query`` occurs in ``text`` (case-insensitive)."""
+    return all(word in text for word in query.lower().split())
+
+
+class HistoryTable(ToneTable):
+    """The attempts; ``enter`` opens the highlighted one's detail (``RowSelected``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Detail",
+            id="stopline.history.detail",
+            tooltip="Show everything recorded about the highlighted attempt",
+        ),
+    ]
+
+
+class HistoryScreen(Screen[None]):
+    """The attempts table under a filter field; a status line says what is shown."""
+
+    AUTO_FOCUS = ""  # nothing: the table takes focus once the journal is read
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="stopline.history.back",
+            tooltip="Back out: filter → table → the lookup screen",
+        ),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            id="stopline.history.filter",
+            tooltip="Narrow the list by order, provider, outcome or operator",
+        ),
+        Binding(
+            "r",
+            "recheck",
+            "Re-check",
+            id="stopline.history.recheck",
+            tooltip="Look the order up to settle an unknown or unconfirmed attempt (sends no "
+            "cancel)",
+        ),
+        Binding("j", "cursor(1)", "Down", show=False, id="stopline.history.down"),
+        Binding("k", "cursor(-1)", "Up", show=False, id="stopline.history.up"),
+    ]
+
+    DEFAULT_CSS = """
+    HistoryScreen { layout: vertical; }
+    HistoryScreen #filter-row { height: 1; margin: 1 0 0 0; }
+    HistoryScreen #filter-row > Label { width: auto; padding: 0 1; color: $text-muted; }
+    HistoryScreen #filter { width: 1fr; }
+    HistoryScreen #history-status { height: 1; padding: 0 1; margin: 1 0 0 0; }
+    HistoryScreen #history-body { height: 1fr; }
+    HistoryScreen #history-note { padding: 1 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts: list[Attempt] = []
+        self.cells: list[list[str]] = []
+        self.haystacks: list[str] = []
+        self.shown_rows: list[int] = []
+        """Indexes into ``attempts`` of the rows shown, in table order."""
+        self.loaded = False
+        self.problem: str | None = None
+        self.checking: set[int] = set()
+        self._table: HistoryTable | None = None
+        self._key_state: tuple[bool | None, ...] = ()
+
+    @property
+    def stopline(self) -> StoplineApp:
+        return cast("StoplineApp", self.app)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(id="topbar")
+        with Horizontal(id="filter-row"):
+            yield Label("Filter")
+            yield Input(
+                placeholder="/ then order, provider, outcome or operator words",
+                id="filter",
+                compact=True,
+            )
+        yield Static(id="history-status")
+        with Vertical(id="history-body"):
+            yield Static(Text("Reading the journal…", style="dim"), id="history-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        app = self.stopline
+        self.query_one(TopBar).set_state(
+            state=app.connection_state, demo=app.demo, read_only=app.read_only
+        )
+        self.reload()
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    @property
+    def table(self) -> HistoryTable | None:
+        return self._table
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        journal = journal_of(self.stopline)
+        if journal is None:
+            self.problem = (
+                "This console has no journal, so no attempt is recorded here and there is "
+                "no history to show."
+                if self.stopline.service is not None
+                else "Still connecting: the journal opens with the providers."
+            )
+            self._show_note(Text(self.problem, style="bold"))
+            self._refresh_status()
+            return
+        self.read_journal(journal)
+
+    @work(thread=True, exclusive=True, group="history-read", exit_on_error=False)
+    def read_journal(self, journal: Any) -> None:
+        try:
+            preload()  # the table's measuring module, ~0.1 s to import: not on the loop
+            attempts: list[Attempt] = journal.attempts(limit=HISTORY_LIMIT)
+        except Exception as exc:
+            log.exception("reading the journal failed")
+            self.post_message(msg.HistoryLoaded([], [], [], error=f"{type(exc).__name__}: {exc}"))
+            return
+        cells = [attempt_cells(a) for a in attempts]
+        stacks = [haystack(a) for a in attempts]
+        self.post_message(msg.HistoryLoaded(attempts, cells, stacks))
+
+    @on(msg.HistoryLoaded)
+    def _loaded(self, message: msg.HistoryLoaded) -> None:
+        self.loaded = True
+        if message.error is not None:
+            self.problem = f"Cannot read the journal: {message.error}"
+            self._show_note(t(self.problem, "bold red"))
+            self._refresh_status()
+            return
+        self.problem = None
+        self.attempts, self.cells, self.haystacks = (
+            message.attempts,
+            message.cells,
+            message.haystacks,
+        )
+        self.apply_filter()
+
+    # -- showing -----------------------------------------------------------------------------
+
+    def _show_note(self, text: Text) -> None:
+        if self._table is not None:
+            self._table.remove()
+            self._table = None
+        note = self.query_one("#history-note", Static)
+        note.update(text)
+        note.display = True
+        self._refresh_keys()
+
+    def apply_filter(self) -> None:
+        """Show the attempts matching the filter; keep the highlighted one if still shown."""
+        keep = self.highlighted()
+        query = self.filter_input.value.strip()
+        if query:
+            self.shown_rows = [i for i, text in enumerate(self.haystacks) if matches(text, query)]
+        else:
+            self.shown_rows = list(range(len(self.attempts)))
+        self._refresh_status()
+        if not self.shown_rows:
+            self._show_note(
+                Text("No attempts match the filter." if query else "No attempts recorded yet.")
+            )
+            return
+        self.query_one("#history-note", Static).display = False
+        had_focus = self._table is not None and self._table.has_focus
+        if self._table is not None:
+            self._table.remove()
+        self._table = HistoryTable(
+            COLUMNS,
+            [self.cells[i] for i in self.shown_rows],
+            tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
+            classes="history-table",
+        )
+        self.query_one("#history-body").mount(self._table)
+        if keep is not None:
+            row = next(
+                (n for n, i in enumerate(self.shown_rows) if self.attempts[i].id == keep.id), 0
+            )
+            if row:
+                self._table.move_cursor(row=row)
+        if had_focus or not self.filter_input.has_focus:
+            self._table.focus()
+        self._refresh_keys()
+
+    def _refresh_status(self) -> None:
+        status = self.query_one("#history-status", Static)
+        if self.problem is not None or not self.loaded:
+            status.update("")
+            return
+        tone = tones(self.app.current_theme)
+        total = len(self.attempts)
+        text = Text()
+        if len(self.shown_rows) != total:
+            text.append(f"{len(self.shown_rows)} of {total} attempts match")
+        else:
+            more = " (the newest)" if total >= HISTORY_LIMIT else ""
+            text.append(f"{total} attempt{'s' if total != 1 else ''}{more}, newest first")
+        unknown = sum(1 for i in self.shown_rows if self.attempts[i].outcome is Outcome.UNKNOWN)
+        if unknown:
+            text.append(" · ")
+            text.append(f"{unknown} unknown", style=tone["warn"])
+            text.append(" — r re-checks", style="dim")
+        if self.checking:
+            text.append(f" · re-checking {len(self.checking)}…", style="dim")
+        status.update(text)
+
+    def highlighted(self) -> Attempt | None:
+        table = self._table
+        if table is None or not self.shown_rows or not table.is_mounted:
+            return None
+        row = table.cursor_index
+        if row is None or not 0 <= row < len(self.shown_rows):
+            return None
+        return self.attempts[self.shown_rows[row]]
+
+    @on(ToneTable.RowHighlighted, ".history-table")
+    def _row_highlighted(self) -> None:
+        self._refresh_keys()
+
+    @on(ToneTable.RowSelected, ".history-table")
+    def _row_selected(self) -> None:
+        self.action_detail()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        if self.loaded and self.problem is None:
+            self.apply_filter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        if self._table is not None:
+            self._table.focus()
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        typing = isinstance(self.focused, Input)
+        if action == "recheck":
+            if typing:
+                return False
+            attempt = self.highlighted()
+            if attempt is None or not needs_recheck(attempt):
+                return False
+            return None if attempt.id in self.checking else True
+        if action == "cursor":
+            return not typing and self.highlighted() is not None
+        return True
+
+    def _refresh_keys(self) -> None:
+        state = (self.check_action("recheck", ()), self.check_action("cursor", ()))
+        if state != self._key_state:
+            self._key_state = state
+            self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self._refresh_keys()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """Commands the palette offers while this screen is open."""
+        commands: list[tuple[str, str, Any]] = [
+            (
+                "Filter history",
+                "Narrow by order, provider, outcome, operator  (/)",
+                self.action_focus_filter,
+            )
+        ]
+        if self.highlighted() is not None:
+            commands.append(("Attempt detail", "Everything recorded  (enter)", self.action_detail))
+        attempt = self.highlighted()
+        if attempt is not None and needs_recheck(attempt) and attempt.id not in self.checking:
+            commands.append(
+                (
+                    "Re-check attempt",
+                    "Look the order up to settle it; sends no cancel  (r)",
+                    self.action_recheck,
+                )
+            )
+        return commands
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input):
+            if self.filter_input.value:
+                self.filter_input.value = ""
+            elif self._table is not None:
+                self._table.focus()
+            else:
+                self.dismiss()
+            return
+        self.dismiss()
+
+    def action_focus_filter(self) -> None:
+        self.filter_input.focus()
+        self.filter_input.select_all()
+
+    def action_cursor(self, by: int) -> None:
+        if self._table is not None:
+            if by > 0:
+                self._table.action_cursor_down()
+            else:
+                self._table.action_cursor_up()
+
+    def action_detail(self) -> None:
+        attempt = self.highlighted()
+        if attempt is not None:
+            self.app.push_screen(AttemptDetailScreen(attempt))
+
+    def action_recheck(self) -> None:
+        attempt = self.highlighted()
+        service = self.stopline.service
+        journal = journal_of(self.stopline)
+        if attempt is None or service is None or journal is None:
+            return
+        if not needs_recheck(attempt):
+            self.notify("This attempt is settled; nothing to re-check.", timeout=3)
+            return
+        if attempt.id in self.checking:
+            return
+        self.checking.add(attempt.id)
+        self._refresh_status()
+        self._refresh_keys()
+        self.recheck(attempt, journal)
+
+    @work(group="history-recheck", exit_on_error=False)
+    async def recheck(self, attempt: Attempt, journal: Any) -> None:
+        service = self.stopline.service
+        assert service is not None
+        try:
+            checked = await service.recheck(attempt.as_outcome(), attempt.as_request())
+            changed = (checked.outcome, checked.confirmed) != (attempt.outcome, attempt.confirmed)
+            if changed:
+                await asyncio.to_thread(journal.update, attempt.id, checked)
+            fresh = await asyncio.to_thread(journal.get, attempt.id)
+        except Exception as exc:
+            log.exception("re-check of attempt %s failed", attempt.id)
+            self.post_message(
+                msg.AttemptRechecked(
+                    attempt.id, None, f"{type(exc).__name__}: {exc}", settled=False, failed=True
+                )
+            )
+            return
+        if changed:
+            note = f"now {OUTCOME_WORDS.get(checked.outcome.value, checked.outcome.value)}"
+            if checked.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+                note += " (confirmed)" if checked.confirmed else " (initiated, not yet confirmed)"
+        else:
+            news = [w for w in checked.warnings if w not in attempt.warnings]
+            note = "unchanged" + (f": {news[-1]}" if news else "")
+        self.post_message(
+            msg.AttemptRechecked(attempt.id, fresh, note, settled=changed, failed=False)
+        )
+
+    @on(msg.AttemptRechecked)
+    def _rechecked(self, message: msg.AttemptRechecked) -> None:
+        self.checking.discard(message.attempt_id)
+        if message.failed:
+            self.notify(
+                clean(message.note, max_chars=300),
+                title=f"re-check of attempt {message.attempt_id} failed",
+                severity="error",
+                markup=False,
+            )
+        else:
+            self.notify(
+                clean(message.note, max_chars=300),
+                title=f"attempt {message.attempt_id} re-checked",
+                severity="information" if message.settled else "warning",
+                markup=False,
+            )
+        if message.attempt is not None:
+            self._replace(message.attempt)
+        self._refresh_status()
+        self._refresh_keys()
+
+    def _replace(self, attempt: Attempt) -> None:
+        index = next((i for i, a in enumerate(self.attempts) if a.id == attempt.id), None)
+        if index is None:
+            return
+        self.attempts[index] = attempt
+        self.cells[index] = attempt_cells(attempt)
+        self.haystacks[index] = haystack(attempt)
+        self.apply_filter()
+
+
+# -- detail ------------------------------------------------------------------------------------
+
+
+def _when(moment: Any) -> Text:
+    if moment is None:
+        return Text("—", style="dim")
+    return Text(moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " (local)")
+
+
+def attempt_detail(attempt: Attempt, tone: dict[str, str]) -> Table:
+    """Everything the journal holds about one attempt, as plain ``Text`` cells."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    word = Text(outcome_word(attempt), style=f"bold {tone[OUTCOME_TONE[attempt.outcome.value]]}")
+    if attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+        word.append(
+            "  confirmed by the provider" if attempt.confirmed else "  initiated, not confirmed",
+            style="" if attempt.confirmed else tone["warn"],
+        )
+    if attempt.state == "sent":
+        word.append("  no answer recorded: the cancel may have taken effect", style=tone["warn"])
+    grid.add_row("outcome", word)
+    grid.add_row("provider", t(PROVIDER_LABELS.get(attempt.provider, attempt.provider)))
+    grid.add_row("order", t(attempt.order_id, "bold"))
+    grid.add_row("operator", t(attempt.operator))
+    reason = t(attempt.reason)
+    if attempt.reason_code:
+        reason.append("  code ")
+        reason.append(t(attempt.reason_code, "bold"))
+    grid.add_row("reason", reason)
+    if attempt.items:
+        items = Text("\n").join(
+            t(i.id) + Text(f" x{i.quantity}" if i.quantity is not None else " (all open)")
+            for i in attempt.items
+        )
+    else:
+        items = Text("the whole order")
+    grid.add_row("asked for", items)
+    if attempt.cancelled:
+        grid.add_row(
+            "cancelled",
+            Text("\n").join(
+                t(c.id, tone["good"])
+                + Text(f" x{c.quantity}" if c.quantity is not None else "")
+                + (Text(" — ") + t(c.status) if c.status else Text(""))
+                for c in attempt.cancelled
+            ),
+        )
+    if attempt.not_cancelled:
+        grid.add_row(
+            "not cancelled",
+            Text("\n").join(
+                t(n.id, tone["bad"])
+                + (Text(" — ") + t(n.status) if n.status else Text(""))
+                + (Text(": ") + t(n.reason) if n.reason else Text(""))
+                for n in attempt.not_cancelled
+            ),
+        )
+    grid.add_row("message", t(attempt.message) if attempt.message else Text("—", style="dim"))
+    if attempt.warnings:
+        grid.add_row("warnings", Text("\n").join(t(w, tone["warn"]) for w in attempt.warnings))
+    grid.add_row("HTTP", Text(str(attempt.http_status) if attempt.http_status else "—"))
+    grid.add_row(
+        "request id", t(attempt.request_id) if attempt.request_id else Text("—", style="dim")
+    )
+    grid.add_row("started", _when(attempt.started_at))
+    grid.add_row("answered", _when(attempt.finished_at))
+    if attempt.updated_at is not None:
+        grid.add_row("updated", _when(attempt.updated_at))
+    grid.add_row(
+        "took",
+        Text(f"{attempt.duration_ms:.0f} ms" if attempt.duration_ms is not None else "—"),
+    )
+    grid.add_row("attempt", Text(f"#{attempt.id} in the journal", style="dim"))
+    return grid
+
+
+class AttemptDetailScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape,enter,q",
+            "dismiss",
+            "Close",
+            id="stopline.history.detail.close",
+            tooltip="Back to the history",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    AttemptDetailScreen { align: center middle; }
+    AttemptDetailScreen > VerticalScroll {
+        width: 100%; max-width: 100; height: auto; max-height: 100%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, attempt: Attempt) -> None:
+        super().__init__()
+        self.attempt = attempt
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = Text.assemble(
+                "Attempt on ", t(self.attempt.order_id, max_chars=40)
+            )
+            scroll.border_subtitle = Text("esc closes")
+            yield Static(self.body_text(), id="detail")
+
+    def body_text(self) -> Table:
+        """The detail as shown (a grid of cleaned ``Text``)."""
+        return attempt_detail(self.attempt, tones(self.app.current_theme))
