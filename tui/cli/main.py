@@ -109,6 +109,21 @@ def fail(code: int, message: str) -> int:
     return code
 
 
+def ensure_logging() -> None:
+    """Attach the support log if this command had not (``history``, a failure before the
+    runtime): a crash's details go to the file the message points at, never to stderr."""
+    from tui.core.logs import setup_logging
+    from tui.core.settings import Settings
+
+    if any(getattr(h, "_stopline", False) for h in logging.getLogger("stopline").handlers):
+        return
+    try:
+        settings = Settings()
+    except Exception:  # a broken config must not hide the crash being reported
+        settings = Settings.model_construct()
+    setup_logging(settings)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch and map every failure to a documented exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -143,6 +158,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return fail(130, "interrupted")
     except Exception as exc:
+        ensure_logging()
         log.exception("unexpected failure in %s", args.command)
         return fail(
             exit_codes.FAILURE,

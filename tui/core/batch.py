@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import math
+import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
@@ -179,7 +180,9 @@ def parse_batch(text: str, *, provider: str | None = None, reason: str | None = 
     """
     default_provider = _provider_or_none(provider)
     default_reason = validate_reason(reason, required=False) if reason is not None else ""
-    entries = list(_meaningful(text.splitlines()))
+    # Lines as an editor counts them (\n, \r\n, \r), not str.splitlines(), which also
+    # breaks at form feeds, U+2028 and other separators and would shift every line number.
+    entries = list(_meaningful(re.split(r"\r\n|\r|\n", text)))
     if len(entries) > MAX_ROWS + 1:
         raise InvalidInput(f"more than {MAX_ROWS} rows; split the file")
     plan = BatchPlan()

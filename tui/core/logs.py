@@ -20,12 +20,20 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._secrets:
-            message = record.getMessage()
-            if any(secret in message for secret in self._secrets):
-                for secret in self._secrets:
-                    message = message.replace(secret, "***")
-                record.msg, record.args = message, None
+            record.msg, record.args = self._redact(record.getMessage()), None
+            if record.exc_info and not record.exc_text:
+                # The traceback's exception messages are text that reaches the file too.
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text:
+                record.exc_text = self._redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self._redact(record.stack_info)
         return True
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def configured_secrets(settings: Settings) -> list[str]:

@@ -10,10 +10,13 @@ A provider is enabled when its ``base_url`` is set.
 from __future__ import annotations
 
 import getpass
+import ipaddress
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -21,10 +24,12 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 APP_NAME = "stopline"
+_STAGING_LABELS = frozenset({"stage", "staging", "stg", "dev", "test", "uat", "qa", "sandbox"})
 Environment = Literal["sandbox", "staging", "production", "other"]
 
 
@@ -62,13 +67,21 @@ class ProviderSettings(BaseModel):
         return self.base_url is not None
 
     def resolved_environment(self) -> Environment:
+        """The explicit ``environment``, else a guess from the host that errs towards
+        production: only a loopback host is a sandbox, and only a whole host label (split
+        at ``.`` and ``-``) such as ``stage``, ``stg``, ``dev`` or ``test`` makes staging."""
         if self.environment:
             return self.environment
-        url = (self.base_url or "").lower()
-        host = url.split("://", 1)[-1].split("/", 1)[0]
-        if host.startswith(("127.", "localhost", "[::1]")):
-            return "sandbox"
-        if any(word in host for word in ("stage", "staging", "stg", "dev.", "test")):
+        try:
+            host = urlsplit(self.base_url or "").hostname or ""
+        except ValueError:
+            return "production"
+        try:
+            if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+                return "sandbox"
+        except ValueError:
+            pass
+        if _STAGING_LABELS.intersection(re.split(r"[.-]", host)):
             return "staging"
         return "production"
 
@@ -240,6 +253,8 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors(include_url=False, include_input=False):
             where = ".".join(str(p) for p in err["loc"]) or "config"
             problems.append(f"{where}: {err['msg']}")
+    except SettingsError as exc:  # a STOPLINE_* value that is not valid JSON: not the file's
+        problems.append(f"environment: {exc}")
     except (OSError, ValueError) as exc:  # unreadable or malformed TOML
         problems.append(f"{path}: {exc}")
     if settings is not None:

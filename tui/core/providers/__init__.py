@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import certifi
 import httpx
 
 from tui.core.providers.base import OrderProvider
@@ -25,9 +26,15 @@ USER_AGENT = "stopline/0.1"
 
 
 def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
-    """Always verify; an on-premise CA bundle is added to, never replaces, verification."""
+    """Always verify; an on-premise CA bundle is added to, never replaces, verification.
+
+    The bundle joins the CAs httpx trusts by default (certifi's), so a lab's own CA does not
+    make the public providers' certificates untrusted.
+    """
     if settings.ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ca_bundle))
+        context = ssl.create_default_context(cafile=certifi.where())
+        context.load_verify_locations(cafile=str(settings.ca_bundle))
+        return context
     return True
 
 

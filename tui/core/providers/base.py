@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
@@ -73,7 +75,7 @@ def json_body(response: httpx.Response, provider: str) -> Any:
     """The response's JSON, or :class:`ProviderResponseError` naming what came instead."""
     try:
         return response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to decode
         ctype = clean(response.headers.get("content-type", "no content type"), max_chars=60)
         raise ProviderResponseError(
             provider,
@@ -83,10 +85,15 @@ def json_body(response: httpx.Response, provider: str) -> Any:
 
 
 def error_text(response: httpx.Response) -> str:
-    """The provider's own words from an error body, whatever shape it takes."""
+    """The provider's own words from an error body, whatever shape it takes, with any
+    credential the request carried blanked out (some APIs quote what they refuse)."""
+    return redact_sent_credentials(_error_words(response), response)
+
+
+def _error_words(response: httpx.Response) -> str:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         ctype = response.headers.get("content-type", "")
         if "html" in ctype:
             return f"HTTP {response.status_code} (HTML error page)"
@@ -104,15 +111,45 @@ def error_text(response: httpx.Response) -> str:
     return "; ".join(p for p in parts if p) or f"HTTP {response.status_code}"
 
 
+_CREDENTIAL_NAME = re.compile(r"auth|token|key|secret|password|cookie", re.IGNORECASE)
+
+
+def redact_sent_credentials(text: str, response: httpx.Response) -> str:
+    """``text`` without the credentials the request behind ``response`` carried: header
+    values (``Authorization: Bearer …``, ``Access-Token``, an API key header) and secret
+    fields of a JSON body (``client_secret``)."""
+    try:
+        request = response.request
+    except RuntimeError:  # a response built without a request
+        return text
+    sent: set[str] = set()
+    for name, value in request.headers.items():
+        if _CREDENTIAL_NAME.search(name):
+            sent.update([value, *value.split()[1:]])  # "Bearer <token>": the token too
+    try:
+        body = json.loads(request.content) if request.content else None
+    except (ValueError, RecursionError, httpx.RequestNotRead):
+        body = None
+    if isinstance(body, dict):
+        sent.update(v for k, v in body.items() if isinstance(v, str) and _CREDENTIAL_NAME.search(k))
+    for value in sorted((v for v in sent if len(v) >= 6), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
 def lookup_failure(provider: str, response: httpx.Response) -> ProviderError:
     """The error to raise for a look-up answer that is neither the order nor 404."""
     kind = ProviderAuthError if response.status_code in (401, 403) else ProviderError
     return kind(provider, error_text(response), http_status=response.status_code)
 
 
-def as_dict(value: Any, provider: str, what: str) -> dict[str, Any]:
+def as_dict(
+    value: Any, provider: str, what: str, *, http_status: int | None = None
+) -> dict[str, Any]:
+    """``value`` if it is an object. Pass the answer's ``http_status`` for a cancel answer:
+    a 2xx whose body is the wrong shape is then unknown, not "provably not applied"."""
     if not isinstance(value, dict):
-        raise ProviderResponseError(provider, f"{what} is not an object")
+        raise ProviderResponseError(provider, f"{what} is not an object", http_status=http_status)
     return value
 
 
@@ -158,9 +195,20 @@ class BaseProvider:
 
     async def cancel(self, request: CancelRequest) -> CancelOutcome:
         try:
-            return await self._cancel(request)
+            outcome = await self._cancel(request)
         except ProviderError as exc:
             return self.failed(request, exc)
+        status = outcome.http_status or 0
+        if outcome.outcome is Outcome.ERROR and 200 <= status < 300:
+            # A success status the adapter does not know (201, 202, 204…) is no proof that
+            # nothing happened: unknown, settled by a look-up, never "provably not applied".
+            return outcome.model_copy(
+                update={
+                    "outcome": Outcome.UNKNOWN,
+                    "message": f"unexpected answer to a cancel ({status}): {outcome.message}",
+                }
+            )
+        return outcome
 
     async def _cancel(self, request: CancelRequest) -> CancelOutcome:
         raise NotImplementedError
@@ -278,4 +326,7 @@ class BearerTokenProvider(BaseProvider):
         expires_in = answer.get("expires_in", answer.get("expiresIn"))
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float):
             return token, self.default_token_ttl_s
-        return token, float(expires_in)
+        try:
+            return token, float(expires_in)
+        except OverflowError:  # an integer too large for a float: as good as "never expires"
+            return token, self.default_token_ttl_s

@@ -102,7 +102,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": isdigit() alone takes any digit
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -111,6 +111,18 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def connect_problem(exc: Exception) -> str:
+    """Why a connection failed, in words an operator can act on (TLS trust in particular)."""
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        why = text.split("certificate verify failed:", 1)[-1].split("(_ssl", 1)[0]
+        return (
+            f"TLS certificate not trusted ({clean(why, max_chars=120).strip() or 'verify failed'});"
+            " a server with its own CA needs the ca_bundle setting"
+        )
+    return f"cannot connect ({type(exc).__name__})"
 
 
 class ProviderHttp:
@@ -186,9 +198,7 @@ class ProviderHttp:
                 )
             except _NOT_SENT as exc:
                 self.breaker.record_failure()
-                raise _Retry(
-                    ProviderUnavailable(self.provider, f"cannot connect ({type(exc).__name__})")
-                ) from exc
+                raise _Retry(ProviderUnavailable(self.provider, connect_problem(exc))) from exc
             except _LOST_AFTER_SEND as exc:
                 self.breaker.record_failure()
                 what = (

@@ -200,13 +200,11 @@ class OrderMeshProvider(BearerTokenProvider):
             resolved.append(ItemSelection(id=item.id, quantity=left))
         return resolved
 
-    @staticmethod
-    def _success_message(response: httpx.Response) -> str:
+    def _success_message(self, response: httpx.Response) -> str:
         if "json" in response.headers.get("content-type", ""):
-            try:
-                body = response.json()
-            except ValueError:
-                return clean(response.text, max_chars=200)
+            # A JSON answer that cannot be read is no proof of success: json_body raises,
+            # and the outcome is unknown until a look-up settles it.
+            body = json_body(response, self.key)
             if isinstance(body, dict):
                 return clean(body.get("message") or "", max_chars=200)
         return clean(response.text, max_chars=200)

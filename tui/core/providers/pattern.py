@@ -117,7 +117,9 @@ class PatternProvider(BearerTokenProvider):
         status = response.status_code
         rid = self.request_id(response)
         if status in (200, 206, 409):
-            body = as_dict(json_body(response, self.key), self.key, "cancel answer")
+            body = as_dict(
+                json_body(response, self.key), self.key, "cancel answer", http_status=status
+            )
             kind = {200: Outcome.COMPLETE, 206: Outcome.PARTIAL, 409: Outcome.REFUSED}[status]
             cancelled = [
                 CancelledLine(

@@ -67,10 +67,18 @@ class RxUniverseProvider(BaseProvider):
 
     async def lookup(self, identifier: str) -> Order | None:
         base = f"/api/v2/orders/{segment(identifier)}"
-        detail, status = await asyncio.gather(
-            self.http.request("GET", base, idempotent=True),
-            self.http.request("GET", f"{base}/status", idempotent=True),
-        )
+        calls = [
+            asyncio.ensure_future(self.http.request("GET", base, idempotent=True)),
+            asyncio.ensure_future(self.http.request("GET", f"{base}/status", idempotent=True)),
+        ]
+        try:
+            detail, status = await asyncio.gather(*calls)
+        except BaseException:
+            # One failed (or this look-up was cancelled): the other must not run on unowned.
+            for call in calls:
+                call.cancel()
+            await asyncio.gather(*calls, return_exceptions=True)
+            raise
         if detail.status_code == 404:
             return None
         for response in (detail, status):
@@ -142,7 +150,9 @@ class RxUniverseProvider(BaseProvider):
         status = response.status_code
         rid = self.request_id(response)
         if status == 200:
-            body = as_dict(json_body(response, self.key), self.key, "cancel answer")
+            body = as_dict(
+                json_body(response, self.key), self.key, "cancel answer", http_status=status
+            )
             warning = clean(body.get("message"))
             return self.outcome(
                 request,

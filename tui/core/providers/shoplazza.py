@@ -131,8 +131,10 @@ class ShoplazzaProvider(BaseProvider):
         status = response.status_code
         rid = self.request_id(response)
         if status == 200:
-            body = as_dict(json_body(response, self.key), self.key, "cancel answer")
-            order = as_dict(body.get("order"), self.key, "order")
+            body = as_dict(
+                json_body(response, self.key), self.key, "cancel answer", http_status=status
+            )
+            order = as_dict(body.get("order"), self.key, "order", http_status=status)
             shown = clean(order.get("status"), max_chars=40)
             if shown.lower() not in _CANCELLED:
                 # Success that leaves the order open: never call it cancelled.

@@ -1,0 +1,76 @@
+"""Fixtures of the fault suite: a real sandbox over loopback HTTP, and services on it whose
+providers time out fast and whose back-off waits are shortened."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.core.journal import Journal
+from tui.core.service import StoplineService
+from tui.core.settings import Settings
+from tui.sandbox import SandboxConfig, SandboxServer, control
+
+from .kit import quick_sleep, sandbox_settings
+
+OPERATOR = "test-operator"
+"""Set by the root conftest (``STOPLINE_OPERATOR``)."""
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """Pattern shows cancellations at once here (``test_confirmation`` has its own sandbox
+    with a delay); no Shoplazza bucket (its 429s are injected as faults instead)."""
+    config = SandboxConfig(pattern_cancel_delay_s=0.0, shoplazza_rate_per_s=None)
+    with SandboxServer(config) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh(sandbox: SandboxServer) -> Iterator[SandboxServer]:
+    """The shared sandbox with its demo data and fault rules fresh for this test."""
+    control.reset(sandbox.root_url)
+    control.clear_faults(sandbox.root_url)
+    yield sandbox
+    control.clear_faults(sandbox.root_url)
+
+
+@dataclass
+class Stack:
+    """The real service path: adapters over HTTP to the sandbox, a write-ahead journal."""
+
+    server: SandboxServer
+    settings: Settings
+    service: StoplineService
+    journal: Journal
+
+    @property
+    def url(self) -> str:
+        return self.server.root_url
+
+
+StackFactory = Callable[..., Stack]
+
+
+@pytest.fixture
+async def make_stack(fresh: SandboxServer, tmp_path: Path) -> AsyncIterator[StackFactory]:
+    """``make_stack(server=None, **settings)`` → a :class:`Stack`, closed after the test."""
+    made: list[Stack] = []
+
+    def build(server: SandboxServer | None = None, **extra: Any) -> Stack:
+        server = server or fresh
+        settings = sandbox_settings(server, **extra)
+        journal = Journal(tmp_path / f"journal-{len(made)}.sqlite3")
+        service = StoplineService.from_settings(settings, journal=journal, sleep=quick_sleep)
+        stack = Stack(server, settings, service, journal)
+        made.append(stack)
+        return stack
+
+    yield build
+    for stack in made:
+        await stack.service.aclose()
+        stack.journal.close()
