@@ -10,6 +10,7 @@ the 16-colour theme stays within the 16 colours and the light theme stays readab
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from typing import Any
 from textual.theme import Theme
 
 DEFAULT_THEME = "stopline-dark"
-BUNDLED_DIR = Path(__file__).resolve().parent.parent / "themes"
+BUNDLED_PACKAGE = "tui.bundled_themes"
+"""The top-level ``themes/`` folder as installed (pyproject.toml maps it into the package)."""
+SOURCE_DIR = Path(__file__).resolve().parent.parent / "themes"
 _THEME_FIELDS = {
     "name",
     "primary",
@@ -39,6 +42,18 @@ _THEME_FIELDS = {
     "variables",
     "ansi",
 }
+
+
+def bundled_theme_dir() -> Path:
+    """Where the bundled themes are: inside the installed package (a wheel, or an editable
+    install, which maps it to ``themes/``), else ``themes/`` of a source tree run as is."""
+    try:
+        spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    except ImportError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return SOURCE_DIR
 
 
 def user_theme_dir() -> Path:
@@ -88,7 +103,7 @@ def load_theme_dir(folder: Path) -> LoadedThemes:
 
 def load_themes(user_dir: Path | None = None) -> LoadedThemes:
     """Bundled themes, then the user's (a user theme with the same name wins)."""
-    bundled = load_theme_dir(BUNDLED_DIR)
+    bundled = load_theme_dir(bundled_theme_dir())
     user = load_theme_dir(user_dir if user_dir is not None else user_theme_dir())
     by_name = {theme.name: theme for theme in [*bundled.themes, *user.themes]}
     return LoadedThemes(list(by_name.values()), [*bundled.problems, *user.problems])

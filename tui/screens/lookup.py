@@ -32,6 +32,7 @@ log = logging.getLogger("stopline.console")
 
 PROVIDER_ORDER = ("pattern", "ordermesh", "shoplazza", "rxuniverse")
 SHORT_KIND = {"market_order_id": "market", "order_number": "no.", "order_id": "id"}
+RESULT_COLUMNS = ("provider", "order", "status", "lines", "canc.", "also known as")
 
 
 class ResultsTable(DataTable[Any]):
@@ -45,6 +46,20 @@ class ResultsTable(DataTable[Any]):
 
 def order_key(order: Order) -> str:
     return f"{order.provider}:{order.order_id}"
+
+
+def result_cells(order: Order) -> list[Text]:
+    """One row of the results table, in the order of :data:`RESULT_COLUMNS`."""
+    lines = str(len(order.lines)) if order.lines else "—"
+    cancellable = order.cancellable_count if order.cancellable else 0
+    return [
+        t(order.label),
+        t(order.order_id, "bold", max_chars=64),
+        t(order.status, max_chars=60),
+        Text(lines, justify="right"),
+        Text(str(cancellable), justify="right", style="" if cancellable else "dim"),
+        other_identifiers(order),
+    ]
 
 
 def other_identifiers(order: Order) -> Text:
@@ -145,7 +160,7 @@ class LookupScreen(Screen[None]):
         self._key_state: tuple[bool | None, ...] = ()
         # Empty until a look-up: mounted just after the first frame (see ``on_mount``).
         self._results = ResultsTable(id="results", cursor_type="row", zebra_stripes=False)
-        self._results.add_columns("provider", "order", "status", "lines", "canc.", "also known as")
+        self._results.add_columns(*RESULT_COLUMNS)
         self._lines = LinesPane(id="lines")
         self._breakdown = BreakdownPanel(id="breakdown")
         self.panes_mounted = False
@@ -170,6 +185,9 @@ class LookupScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()
+        # The footer has just been composed from these answers: recomposing it now would
+        # only cost the first frame time.
+        self._key_state = self._key_answers()
         self.refresh_chrome()
         # The first frame needs the search field, not the (still empty) results and panes:
         # mounting them costs about as much as the rest of the screen, so they follow it.
@@ -332,20 +350,16 @@ class LookupScreen(Screen[None]):
     def _rebuild_results(self) -> None:
         table = self.results
         keep = self.highlighted
-        table.clear()
         orders = self._sorted_orders()
-        for order in orders:
-            lines = str(len(order.lines)) if order.lines else "—"
-            cancellable = order.cancellable_count if order.cancellable else 0
-            table.add_row(
-                t(order.label),
-                t(order.order_id, "bold", max_chars=64),
-                t(order.status, max_chars=60),
-                Text(lines, justify="right"),
-                Text(str(cancellable), justify="right", style="" if cancellable else "dim"),
-                other_identifiers(order),
-                key=order_key(order),
-            )
+        rows = [result_cells(order) for order in orders]
+        # Widths set here, not left to the table: it sizes auto-width columns when idle, and
+        # a frame drawn before that keeps the header at the old widths (Textual caches it).
+        table.clear(columns=True)
+        for index, name in enumerate(RESULT_COLUMNS):
+            width = max([len(name), *(cells[index].cell_len for cells in rows)])
+            table.add_column(name, width=width)
+        for order, cells in zip(orders, rows, strict=True):
+            table.add_row(*cells, key=order_key(order))
         keys = [order_key(o) for o in orders]
         row = keys.index(keep) if keep in keys else 0
         if orders:
@@ -389,12 +403,15 @@ class LookupScreen(Screen[None]):
             return True if self.stopline.service is not None else None
         return True
 
+    def _key_answers(self) -> tuple[bool | None, ...]:
+        return tuple(
+            self.check_action(action, ()) for action in ("cancel", "retry", "history", "batch")
+        )
+
     def _refresh_keys(self) -> None:
         """Refresh the footer only when what ``check_action`` answers has changed: a footer
         refresh recomposes it, which costs more than everything else a look-up redraws."""
-        state = tuple(
-            self.check_action(action, ()) for action in ("cancel", "retry", "history", "batch")
-        )
+        state = self._key_answers()
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()

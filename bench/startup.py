@@ -1,0 +1,204 @@
+"""Time from process start to the first usable frame, in tmux: ``stopline --demo`` next to a
+minimal Textual app (Header, Input, Footer) on the same machine.
+
+    .venv/bin/python bench/startup.py [--runs 7] [--size 80x24]
+
+Each run starts the program in a fresh tmux session (one tmux server serves the whole bench,
+so its own start-up is not counted) and reads the screen with ``capture-pane`` every few
+milliseconds until the search field's text shows: what a user sees. Both programs are timed
+the same way, so tmux's own latency is in both figures.
+
+Why not a marker written by the app (as Posting logs its start time in ``on_ready``)? Textual
+renders the first frames inside its start-up batch and writes them to the terminal only when
+the batch ends, so ``on_ready`` and ``call_after_refresh`` callbacks run 10-30 ms before the
+frame reaches the terminal, by an amount that differs from app to app: fine for a log line,
+not for a ratio.
+
+Runs alternate between the programs after one unmeasured warm-up of each (byte-code caches,
+disk); every program is stopped and gone before the next starts. Prints each median and the
+ratio (the aim: Stopline at most 1.3x the minimal app).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MINIMAL_APP = '''\
+"""A minimal Textual app: the floor that Stopline's start-up is measured against."""
+
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Input
+
+
+class Minimal(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="minimal search field")
+        yield Footer()
+
+
+if __name__ == "__main__":
+    Minimal().run()
+'''
+
+WAIT_S = 30.0
+
+
+@dataclass
+class Program:
+    name: str
+    command: list[str]
+    shows: str
+    """Text of the first usable frame: the search field's placeholder."""
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times) * 1000
+
+
+class Bench:
+    def __init__(self, tmux: str, home: Path, size: tuple[int, int]) -> None:
+        self.tmux = tmux
+        self.socket = f"stopline-bench-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.size = size
+        config = home / "config.toml"
+        config.write_text("")
+        config.chmod(0o600)
+        self.env = {
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "STOPLINE_CONFIG": str(config),
+            "STOPLINE_DATA_DIR": str(home / "data"),
+            "STOPLINE_LOG_DIR": str(home / "log"),
+        }
+        # The server's environment is every session's. Byte-code caching stays on even if
+        # this shell turned it off: an installed Stopline runs from compiled modules, as
+        # Textual itself does here, and the warm-up run writes them.
+        server_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        # One idle session keeps the server up between runs.
+        self.tmux_run(
+            "new-session", "-d", "-s", "idle", "-x", "20", "-y", "5", "sleep", "86400",
+            env=server_env,
+        )  # fmt: skip
+
+    def tmux_run(self, *args: str, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            [self.tmux, "-L", self.socket, "-f", os.devnull, *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            env=env,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]}: {done.stderr.strip()}")
+        return done.stdout
+
+    def close(self) -> None:
+        subprocess.run(
+            [self.tmux, "-L", self.socket, "kill-server"], capture_output=True, check=False
+        )
+
+    def once(self, program: Program) -> float:
+        """Seconds from starting ``program`` to its first usable frame on the screen."""
+        session = f"run-{uuid.uuid4().hex[:6]}"
+        width, height = self.size
+        env_args = [arg for name, value in self.env.items() for arg in ("-e", f"{name}={value}")]
+        began = time.perf_counter()
+        self.tmux_run(
+            "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+            *env_args, *program.command,
+            # Keep the pane of a program that exits early, to show why.
+            ";", "set-option", "-w", "-t", session, "remain-on-exit", "on",
+        )  # fmt: skip
+        pid = int(self.tmux_run("display-message", "-p", "-t", session, "#{pane_pid}"))
+        try:
+            deadline = began + WAIT_S
+            while True:
+                # The frame was there by the time this capture started reading the screen.
+                looked = time.perf_counter()
+                screen = self.tmux_run("capture-pane", "-p", "-t", session)
+                if program.shows in screen:
+                    return looked - began
+                if looked > deadline:
+                    raise TimeoutError(
+                        f"{program.name}: no first frame in {WAIT_S:.0f} s:\n{screen}"
+                    )
+                time.sleep(0.002)
+        finally:
+            self.tmux_run("kill-session", "-t", session)
+            wait_gone(pid)
+
+
+def wait_gone(pid: int) -> None:
+    """Until the process has exited (SIGKILL after 5 s), so runs never overlap."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+        time.sleep(0.005)
+
+
+def stopline_command() -> list[str]:
+    script = Path(sys.executable).parent / "stopline"
+    if script.is_file():
+        return [str(script), "--demo"]
+    return [sys.executable, "-m", "tui", "--demo"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="measured runs of each (default 7)")
+    parser.add_argument("--size", default="80x24", help="terminal size (default 80x24)")
+    args = parser.parse_args()
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        sys.stderr.write("bench: tmux is required (apt-get install tmux)\n")
+        return 1
+    width, _, height = args.size.partition("x")
+    with tempfile.TemporaryDirectory(prefix="stopline-bench-") as tmp:
+        workdir = Path(tmp)
+        minimal_path = workdir / "minimal_app.py"
+        minimal_path.write_text(MINIMAL_APP)
+        programs = [
+            Program("minimal Textual app", [sys.executable, str(minimal_path)], "minimal search"),
+            Program("stopline --demo", stopline_command(), "market order id"),
+        ]
+        bench = Bench(tmux, workdir, (int(width), int(height)))
+        try:
+            for program in programs:
+                bench.once(program)  # warm-up, not counted
+            for _ in range(args.runs):
+                for program in programs:
+                    program.times.append(bench.once(program))
+        finally:
+            bench.close()
+    print(f"first usable frame in tmux {args.size}, median of {args.runs} runs:")
+    for program in programs:
+        spread = ", ".join(f"{t * 1000:.0f}" for t in sorted(program.times))
+        print(f"  {program.name:<20} {program.median_ms:6.0f} ms   (runs: {spread})")
+    minimal, stopline = programs
+    ratio = stopline.median_ms / minimal.median_ms
+    print(f"  ratio                {ratio:6.2f}x   (aim: at most 1.30x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

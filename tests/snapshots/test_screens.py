@@ -1,0 +1,139 @@
+"""The main screens as SVG snapshots at 80x24 and 120x40 (``pytest --snapshot-update``
+rewrites the baselines in ``__snapshots__/``; review them before committing).
+
+Each test drives the real app with keys against the sandbox, checks it reached the state it
+means to show, then compares the frame. Baselines hold no timings, ports or clock text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tui.sandbox import showcase
+from tui.screens.cancel_dialog import CancelDialog
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.screens.lookup import LookupScreen
+
+from .conftest import AppFactory
+from .kit import cancel, look_up, screen_lines, steady
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+pytestmark = pytest.mark.parametrize("size", SIZES)
+
+
+def lookup(pilot: Pilot[Any]) -> LookupScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, LookupScreen)
+    return screen
+
+
+def text_of(pilot: Pilot[Any]) -> str:
+    return "\n".join(screen_lines(pilot.app.export_screenshot()))
+
+
+def test_empty_lookup_screen(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def check(pilot: Pilot[Any]) -> None:
+        screen = lookup(pilot)
+        assert screen.focused is screen.search
+        shown = text_of(pilot)
+        assert "DEMO DATA" in shown and shown.count("SANDBOX") == 4
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, check))
+
+
+def test_lookup_results_with_lines(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.PATTERN_PARTIAL)
+        screen = lookup(pilot)
+        order = screen.highlighted_order()
+        assert order is not None and order.order_id == showcase.PATTERN_PARTIAL
+        assert len(order.lines) == 3 and screen.lines.table is not None
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_cancel_dialog_with_items(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.ORDERMESH_MULTI_ITEM)
+        await pilot.press("c", "down", "tab", "space")
+        await pilot.pause()
+        dialog = pilot.app.screen
+        assert isinstance(dialog, CancelDialog)
+        assert len(dialog.picked()) == 1 and dialog.reason
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_confirmation(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.ORDERMESH_MULTI_ITEM)
+        await pilot.press("c", "down", "tab", "space", "enter")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmScreen)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_partial_breakdown(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.PATTERN_PARTIAL)
+        await cancel(pilot)
+        screen = lookup(pilot)
+        assert screen.last_outcome is not None and screen.last_outcome.http_status == 206
+        assert screen.breakdown.phase == "confirmed"
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_refused_breakdown(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.PATTERN_NONE)
+        await cancel(pilot)
+        outcome = lookup(pilot).last_outcome
+        assert outcome is not None and outcome.outcome.value == "refused"
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_read_only(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+        await pilot.press("c")
+        await pilot.pause()
+        screen = lookup(pilot)
+        assert screen.highlighted_order() is not None and screen.breakdown.phase == "idle"
+        assert "READ-ONLY" in text_of(pilot)
+
+    app = make_app(read_only=True)
+    assert snap_compare(app, terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_help_screen(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.PATTERN_PARTIAL)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
