@@ -280,7 +280,7 @@ def main() -> int:
         print(line("batch", batch.elapsed, ideal, f"{dict(batch.outcomes)}  target {verdict}"))
         print(
             f"       client CPU {batch.cpu:.2f} s ({batch.cpu / n * 1000:.2f} ms an order); "
-            f"event loop blocked in journal calls {batch.journal:.2f} s"
+            f"time in journal calls (worker threads) {batch.journal:.2f} s"
         )
         if batch.outcomes != Counter({"complete": n}):
             print("  not every order was complete: the figures are not comparable")

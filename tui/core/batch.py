@@ -537,7 +537,8 @@ class BatchRunner:
 
     async def process(self, row: BatchRow) -> BatchResult:
         """One row: resume decision, re-check if needed, then (maybe) the cancel."""
-        action, earlier = self.decide(row)
+        # The journal read may wait on another process's write lock: keep it off the loop.
+        action, earlier = await asyncio.to_thread(self.decide, row)
         if action is Action.SKIP:
             assert earlier is not None
             return BatchResult(
@@ -577,7 +578,7 @@ class BatchRunner:
         checked = checked.model_copy(update={"attempt_id": earlier.id})
         if checked.outcome.settled:
             if self.journal is not None:
-                self.journal.update(earlier.id, checked)
+                await asyncio.to_thread(self.journal.update, earlier.id, checked)
             return BatchResult(
                 row,
                 checked,
@@ -610,8 +611,10 @@ class BatchRunner:
             return still_unknown(f"the order shows status {order.status!r}; not sent again")
         if self.journal is not None:  # the earlier attempt stays unknown, with the finding
             finding = f"re-check: order still {order.status or 'open'}; the batch sent it again"
-            self.journal.update(
-                earlier.id, checked.model_copy(update={"warnings": [*checked.warnings, finding]})
+            await asyncio.to_thread(
+                self.journal.update,
+                earlier.id,
+                checked.model_copy(update={"warnings": [*checked.warnings, finding]}),
             )
         return None
 
