@@ -213,6 +213,26 @@ class BaseProvider:
     async def _cancel(self, request: CancelRequest) -> CancelOutcome:
         raise NotImplementedError
 
+    def answered(
+        self, request: CancelRequest, response: httpx.Response, kind: Outcome
+    ) -> CancelOutcome:
+        """An answer that cancelled nothing, in the provider's own words."""
+        return self.outcome(
+            request,
+            kind,
+            http_status=response.status_code,
+            message=error_text(response),
+            request_id=self.request_id(response),
+        )
+
+    def other_answer(self, request: CancelRequest, response: httpx.Response) -> CancelOutcome:
+        """The statuses every provider treats alike: 404, 5xx, and any other refusal."""
+        if response.status_code == 404:
+            return self.answered(request, response, Outcome.NOT_FOUND)
+        if response.status_code >= 500:
+            return self.server_error(request, response)
+        return self.answered(request, response, Outcome.ERROR)
+
     def server_error(self, request: CancelRequest, response: httpx.Response) -> CancelOutcome:
         """A 5xx on a cancel: the provider may have applied part of it before failing."""
         return self.outcome(

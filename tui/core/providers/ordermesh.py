@@ -26,7 +26,6 @@ from tui.core.providers.base import (
     BearerTokenProvider,
     as_dict,
     as_list,
-    error_text,
     json_body,
     lookup_failure,
     segment,
@@ -153,33 +152,11 @@ class OrderMeshProvider(BearerTokenProvider):
                 cancelled=cancelled,
                 request_id=rid,
             )
-        if status == 404:
-            return self.outcome(
-                request,
-                Outcome.NOT_FOUND,
-                http_status=404,
-                message=error_text(response),
-                request_id=rid,
-            )
         if status == 400:
             # The order or items are in a state that does not allow it, or the ask was
             # malformed: either way nothing was cancelled, in the provider's own words.
-            return self.outcome(
-                request,
-                Outcome.REFUSED,
-                http_status=400,
-                message=error_text(response),
-                request_id=rid,
-            )
-        if status >= 500:
-            return self.server_error(request, response)
-        return self.outcome(
-            request,
-            Outcome.ERROR,
-            http_status=status,
-            message=error_text(response),
-            request_id=rid,
-        )
+            return self.answered(request, response, Outcome.REFUSED)
+        return self.other_answer(request, response)
 
     async def _with_quantities(self, request: CancelRequest) -> list[ItemSelection]:
         """Items as the API wants them: every one with a quantity ("all" = what is left)."""

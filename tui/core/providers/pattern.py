@@ -15,7 +15,6 @@ from tui.core.providers.base import (
     BearerTokenProvider,
     as_dict,
     as_list,
-    error_text,
     json_body,
     lookup_failure,
     not_cancelled,
@@ -150,24 +149,8 @@ class PatternProvider(BearerTokenProvider):
                 warnings=warnings,
                 request_id=rid,
             )
-        if status == 404:
-            return self.outcome(
-                request,
-                Outcome.NOT_FOUND,
-                http_status=404,
-                message=error_text(response),
-                request_id=rid,
-            )
-        if status >= 500:
-            return self.server_error(request, response)
-        # 422 (missing or invalid parameters) and any other refusal of the request itself.
-        return self.outcome(
-            request,
-            Outcome.ERROR,
-            http_status=status,
-            message=error_text(response),
-            request_id=rid,
-        )
+        # 422 (missing or invalid parameters) is an error with the provider's ``errors``.
+        return self.other_answer(request, response)
 
     def settle_from_order(
         self, outcome: CancelOutcome, request: CancelRequest, order: Order

@@ -169,20 +169,8 @@ class RxUniverseProvider(BaseProvider):
                 warnings=[warning] if warning else [],
                 request_id=rid,
             )
-        text = error_text(response)
-        if status == 404:
-            return self.outcome(
-                request, Outcome.NOT_FOUND, http_status=404, message=text, request_id=rid
-            )
         if status == 400:
-            kind = (
-                Outcome.ERROR
-                if any(word in text.lower() for word in _REQUEST_PROBLEMS)
-                else Outcome.REFUSED
-            )
-            return self.outcome(request, kind, http_status=400, message=text, request_id=rid)
-        if status >= 500:
-            return self.server_error(request, response)
-        return self.outcome(
-            request, Outcome.ERROR, http_status=status, message=text, request_id=rid
-        )
+            text = error_text(response).lower()
+            problem = any(word in text for word in _REQUEST_PROBLEMS)
+            return self.answered(request, response, Outcome.ERROR if problem else Outcome.REFUSED)
+        return self.other_answer(request, response)

@@ -156,17 +156,6 @@ class ShoplazzaProvider(BaseProvider):
                 ],
                 request_id=rid,
             )
-        text = error_text(response)
-        if status == 404:
-            return self.outcome(
-                request, Outcome.NOT_FOUND, http_status=404, message=text, request_id=rid
-            )
-        if status == 406 or (status in (400, 422) and _STATE_WORDS.search(text)):
-            return self.outcome(
-                request, Outcome.REFUSED, http_status=status, message=text, request_id=rid
-            )
-        if status >= 500:
-            return self.server_error(request, response)
-        return self.outcome(
-            request, Outcome.ERROR, http_status=status, message=text, request_id=rid
-        )
+        if status == 406 or (status in (400, 422) and _STATE_WORDS.search(error_text(response))):
+            return self.answered(request, response, Outcome.REFUSED)
+        return self.other_answer(request, response)
