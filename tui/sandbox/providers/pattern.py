@@ -210,28 +210,29 @@ def build_routes(sandbox: Sandbox) -> list[BaseRoute]:
             }
         )
 
-    async def lookup(request: Request) -> Response:
+    def find(request: Request) -> MarketOrder | Response:
+        """The market order the request names, or the error response to send instead.
+
+        Unconfirmed: the vendor documents no reply for an unknown order on cancel; the
+        sandbox answers it like the look-up does."""
         if not authorised(request):
             return unauthorised()
         order_id = market_order_id(request)
         if order_id is None:
             return json_response({"errors": ["market_order_id is required"]}, 422)
         order = sandbox.data.pattern.get(order_id)
-        if order is None:
-            return json_response(NOT_FOUND, 404)
+        return json_response(NOT_FOUND, 404) if order is None else order
+
+    async def lookup(request: Request) -> Response:
+        order = find(request)
+        if isinstance(order, Response):
+            return order
         return json_response(status_body(order, sandbox.clock()))
 
     async def cancel_order(request: Request) -> Response:
-        if not authorised(request):
-            return unauthorised()
-        order_id = market_order_id(request)
-        if order_id is None:
-            return json_response({"errors": ["market_order_id is required"]}, 422)
-        order = sandbox.data.pattern.get(order_id)
-        if order is None:
-            # Unconfirmed: the vendor does not document the reply for an unknown order on cancel;
-            # the sandbox answers like the look-up does.
-            return json_response(NOT_FOUND, 404)
+        order = find(request)
+        if isinstance(order, Response):
+            return order
         status, body = cancel(order, sandbox.clock(), sandbox.config.pattern_cancel_delay_s)
         return json_response(body, status)
 
