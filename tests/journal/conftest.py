@@ -1,4 +1,4 @@
-"""Fixtures for the journal tests: a journal in a temporary data dir, with a fake clock."""
+"""Fixtures for the journal tests: a store in a temporary data dir, with a fake clock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from journal_testkit import FakeClock
 
-from tui.core.journal import Journal
+from tui.core.journal import SqliteStore
 
 
 @pytest.fixture
@@ -23,6 +23,6 @@ def journal_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def journal(journal_path: Path, clock: FakeClock) -> Iterator[Journal]:
-    with Journal(journal_path, default_operator="ops-anna", clock=clock) as j:
-        yield j
+def store(journal_path: Path, clock: FakeClock) -> Iterator[SqliteStore]:
+    with SqliteStore(journal_path, clock=clock) as s:
+        yield s

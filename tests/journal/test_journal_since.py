@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from journal_testkit import FakeClock, make_request
+from journal_testkit import FakeClock, claim_and_send, make_request
 
 from tui.core.identifiers import InvalidInput
-from tui.core.journal import Journal, parse_since
+from tui.core.journal import SqliteStore, parse_since
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -97,10 +97,10 @@ def test_an_age_too_far_back_is_invalid_input() -> None:
         parse_since("9999999w", now=NOW)
 
 
-def test_since_filters_the_journal(clock: FakeClock, journal: Journal) -> None:
-    journal.begin(make_request(order_id="three-hours-ago"))
+def test_since_filters_the_journal(clock: FakeClock, store: SqliteStore) -> None:
+    claim_and_send(store, make_request(order_id="three-hours-ago"))
     clock.advance(hours=2)
-    journal.begin(make_request(order_id="one-hour-ago"))
+    claim_and_send(store, make_request(order_id="one-hour-ago"))
     clock.advance(hours=1)
     since = parse_since("2h", now=clock.now)
-    assert [a.order_id for a in journal.attempts(since=since)] == ["one-hour-ago"]
+    assert [a.order_id for a in store.attempts(since=since)] == ["one-hour-ago"]

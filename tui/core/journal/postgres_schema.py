@@ -1,0 +1,124 @@
+"""The shared journal's schema steps on PostgreSQL, applied under an advisory lock.
+
+Everything lives in the schema ``stopline``: ``attempts`` (rendered from
+:mod:`tui.core.journal.fields`), ``journal_meta`` (the schema version), a sequence for
+``version`` and two triggers. The BEFORE trigger is the database vouching for identity: it
+sets ``operator`` to the session's role on every insert and keeps it on every update, and
+stamps ``version``; the AFTER trigger notifies ``stopline_attempts`` with the row's id, so
+consoles re-read it live. Operators (the group role, ``stopline_operators`` by default) get
+SELECT, INSERT and UPDATE of the lifecycle's columns only — never DELETE, never
+``operator``, ``id`` or ``version``.
+"""
+
+from __future__ import annotations
+
+from tui.core.journal.fields import COLUMNS, postgres_column
+
+SCHEMA = "stopline"
+CHANNEL = "stopline_attempts"
+LOCK_KEY = 0x53544C4E  # "STLN": the advisory lock two machines migrating at once share
+DEFAULT_OPERATORS_ROLE = "stopline_operators"
+
+INSERTABLE = (
+    "started_at",
+    "lease_until",
+    "display_name",
+    "host",
+    "pid",
+    "pid_started",
+    "provider",
+    "order_id",
+    "reason",
+    "reason_code",
+    "items",
+    "state",
+    "open",
+)
+"""Columns an operator may give when claiming (``operator``, ``id``, ``version``: never)."""
+
+UPDATABLE = (
+    "sent_at",
+    "finished_at",
+    "updated_at",
+    "lease_until",
+    "state",
+    "open",
+    "outcome",
+    "confirmed",
+    "http_status",
+    "request_id",
+    "cancelled",
+    "not_cancelled",
+    "warnings",
+    "message",
+    "duration_ms",
+    "before",
+)
+"""Columns the lifecycle's statements change after the claim."""
+
+
+def _v1() -> tuple[str, ...]:
+    columns = ",\n    ".join(postgres_column(c) for c in COLUMNS)
+    return (
+        f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}",
+        f"CREATE TABLE {SCHEMA}.journal_meta (key text PRIMARY KEY, value text NOT NULL)",
+        f"CREATE SEQUENCE {SCHEMA}.attempt_versions",
+        f"CREATE TABLE {SCHEMA}.attempts (\n    {columns}\n)",
+        f"CREATE INDEX attempts_by_order ON {SCHEMA}.attempts (provider, order_id, id)",
+        f"CREATE INDEX attempts_by_order_id ON {SCHEMA}.attempts (order_id, id)",
+        f"CREATE INDEX attempts_by_start ON {SCHEMA}.attempts (started_at)",
+        f"CREATE INDEX attempts_by_version ON {SCHEMA}.attempts (version)",
+        f"CREATE UNIQUE INDEX attempts_one_open ON {SCHEMA}.attempts (provider, order_id)"
+        " WHERE open",
+        # An attempt imported from a local journal, once: ``stopline journal import`` is
+        # idempotent.
+        f"CREATE UNIQUE INDEX attempts_by_origin ON {SCHEMA}.attempts (origin)",
+        f"""
+        CREATE FUNCTION {SCHEMA}.attempts_stamp() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA} AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                NEW.operator := session_user;
+            ELSE
+                NEW.operator := OLD.operator;
+            END IF;
+            NEW.version := nextval('{SCHEMA}.attempt_versions');
+            RETURN NEW;
+        END $$
+        """,
+        f"""
+        CREATE TRIGGER attempts_stamp BEFORE INSERT OR UPDATE ON {SCHEMA}.attempts
+        FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.attempts_stamp()
+        """,
+        f"""
+        CREATE FUNCTION {SCHEMA}.attempts_notify() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{CHANNEL}', NEW.id::text);
+            RETURN NULL;
+        END $$
+        """,
+        f"""
+        CREATE TRIGGER attempts_notify AFTER INSERT OR UPDATE ON {SCHEMA}.attempts
+        FOR EACH ROW EXECUTE FUNCTION {SCHEMA}.attempts_notify()
+        """,
+    )
+
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_v1(),)
+"""Step 1 renders :data:`~tui.core.journal.fields.COLUMNS` as they were at schema 1; a
+column added later is a new step here and in ``sqlite_schema`` (a test compares both engines'
+columns with ``COLUMNS``)."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def grants(role: str) -> tuple[str, ...]:
+    """What the operators' group role may do: read, claim, and move attempts through the
+    lifecycle. Re-run by every migration (idempotent)."""
+    quoted = '"' + role.replace('"', '""') + '"'
+    return (
+        f"GRANT USAGE ON SCHEMA {SCHEMA} TO {quoted}",
+        f"GRANT SELECT ON {SCHEMA}.attempts, {SCHEMA}.journal_meta TO {quoted}",
+        f"GRANT INSERT ({', '.join(INSERTABLE)}) ON {SCHEMA}.attempts TO {quoted}",
+        f"GRANT UPDATE ({', '.join(UPDATABLE)}) ON {SCHEMA}.attempts TO {quoted}",
+    )
