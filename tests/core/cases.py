@@ -117,6 +117,15 @@ class Case:
         if self.token_path:
             api.add("POST", self.token_path, *(token_answer(t) for t in tokens or ("tok-1",)))
 
+    def install_lookups(self, api: FakeApi, *shown: str) -> None:
+        """Successive look-ups show the order as ``shown`` says, in order ("found" or
+        "cancelled"; the last one repeats): e.g. found before the cancel, cancelled after."""
+        api.replace("GET", self.lookup_path, *((200, getattr(self, s)) for s in shown))
+        if self.status_path:
+            api.replace(
+                "GET", self.status_path, *((200, getattr(self, f"{s}_status")) for s in shown)
+            )
+
     def install_lookup(self, api: FakeApi, *answers: Any, cancelled: bool = False) -> None:
         """The look-up route(s); ``answers`` replace the main route's default answer."""
         main = answers or ((200, self.cancelled if cancelled else self.found),)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tui.core.domain import PROVIDER_KEYS
+from tui.core.journal import SqliteJournal
 from tui.core.settings import Settings
 
 Answer = Callable[[httpx.Request], Any]
@@ -113,6 +115,38 @@ class FakeApi:
     @property
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handler)
+
+
+class RecordingJournal:
+    """A real SQLite journal that also records every write, with how many requests had
+    reached the fake API at that moment (so a test sees what was written before sending)."""
+
+    WRITES = ("claim", "withdraw", "mark_sent", "finish", "settle")
+
+    def __init__(self, path: Path, api: FakeApi) -> None:
+        self.inner = SqliteJournal.open(path)
+        self.api = api
+        self.events: list[tuple[str, tuple[Any, ...], dict[str, Any], int]] = []
+        """(method, args, kwargs, requests the API had received before the call)."""
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in self.WRITES:
+            return attr
+
+        async def record(*args: Any, **kwargs: Any) -> Any:
+            self.events.append((name, args, kwargs, len(self.api.requests)))
+            return await attr(*args, **kwargs)
+
+        return record
+
+    @property
+    def where(self) -> str:
+        return self.inner.where
+
+    @property
+    def writes(self) -> list[str]:
+        return [name for name, *_ in self.events]
 
 
 PROVIDER_DEFAULTS: dict[str, Any] = {

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tui.core.domain import CancelRequest, ItemSelection, Outcome
-from tui.core.errors import OutcomeUncertain, ProviderAuthError
+from tui.core.errors import ProviderAuthError
 from tui.core.providers import base as base_module
 from tui.core.providers.http import TokenSource
 
@@ -259,25 +259,3 @@ async def test_500_is_unknown(api, ordermesh):
     assert outcome.confirmed is False
     assert "Unhandled error" in outcome.message
     assert len(api.calls("POST", CANCEL)) == 1
-
-
-async def test_reconcile_item_cancel_by_lookup(api, ordermesh):
-    api.add(
-        "GET",
-        ORDER,
-        (
-            200,
-            ordermesh_order(
-                "Processing",
-                {"id": "i1", "quantity": 1, "status": "Cancelled"},
-                {"id": "i2", "quantity": 1, "status": "Pending"},
-            ),
-        ),
-    )
-    request = cancel_request(ItemSelection(id="i1", quantity=1))
-    unknown = ordermesh.failed(request, OutcomeUncertain("ordermesh", "no answer in time"))
-    assert unknown.outcome is Outcome.UNKNOWN
-    settled = await ordermesh.reconcile(unknown, request)
-    assert settled.outcome is Outcome.COMPLETE
-    assert settled.confirmed is True
-    assert [c.id for c in settled.cancelled] == ["i1"]

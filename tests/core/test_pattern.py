@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 
-import httpx
 import pytest
 
 from tui.core.domain import CancelRequest, Outcome
@@ -301,43 +300,3 @@ async def test_cancel_answer_text_is_sanitised(api, pattern):
     assert [(n.id, n.status, n.reason) for n in outcome.not_cancelled] == [
         ("42", "picked", "why not")
     ]
-
-
-# -- confirmation by look-up ---------------------------------------------------------------------
-
-
-async def test_reconcile_confirms_once_the_lookup_shows_the_sub_orders_cancelled(api, pattern):
-    api.add("POST", PATTERN_TOKEN_PATH, token_answer("tok-1"))
-    api.add("POST", CANCEL, (200, pattern_cancel_body(cancelled=(42, 43))))
-    api.add(
-        "GET",
-        STATUS,
-        (200, pattern_status("processing", "cancelled", "pending")),
-        (200, pattern_status("processing", "cancelled", "cancelled")),
-    )
-    outcome = await pattern.cancel(cancel_request())
-
-    once = await pattern.reconcile(outcome, cancel_request())
-    assert once.confirmed is False
-    assert once.outcome is Outcome.COMPLETE
-
-    twice = await pattern.reconcile(once, cancel_request())
-    assert twice.confirmed is True
-    assert twice.outcome is Outcome.COMPLETE
-    assert api.calls("POST", CANCEL) and len(api.calls("POST", CANCEL)) == 1
-
-
-async def test_reconcile_of_an_unknown_cancel_that_partly_happened(api, pattern):
-    api.add("POST", PATTERN_TOKEN_PATH, token_answer("tok-1"))
-    api.add("POST", CANCEL, httpx.ReadTimeout)
-    api.add("GET", STATUS, (200, pattern_status("processing", "cancelled", "shipped")))
-
-    unknown = await pattern.cancel(cancel_request())
-    assert unknown.outcome is Outcome.UNKNOWN
-
-    settled = await pattern.reconcile(unknown, cancel_request())
-    assert settled.outcome is Outcome.PARTIAL
-    assert settled.confirmed is True
-    assert [(c.id, c.status) for c in settled.cancelled] == [("sub-order 1", "cancelled")]
-    assert "confirmed by look-up after no answer" in settled.warnings
-    assert len(api.calls("POST", CANCEL)) == 1

@@ -1,5 +1,6 @@
-"""The service every front end drives: fan-out look-up, validation before sending, cancel,
-reconciliation of unknown outcomes, and confirmation of asynchronous ones."""
+"""The service every front end drives: fan-out look-up, validation before anything is written
+or sent, cancel through the lifecycle (claim, look-up, write-ahead, send), reconciliation of
+unknown outcomes, and confirmation of asynchronous ones."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from tui.core import service as service_module
+from tui.core import lifecycle as lifecycle_module
 from tui.core.domain import (
     PROVIDER_KEYS,
-    CancelOutcome,
     CancelRequest,
     ItemSelection,
     LookupState,
     Outcome,
 )
 from tui.core.identifiers import InvalidInput
+from tui.core.journal import AttemptState, JournalError
+from tui.core.lifecycle import Answered, Done, NotSent, Sending, Updated, Verdict, Why
 from tui.core.service import ReadOnly
 
 from .cases import (
@@ -31,46 +33,43 @@ from .cases import (
     pattern_status,
     token_answer,
 )
-
-
-class FakeJournal:
-    def __init__(self, api) -> None:
-        self.api = api
-        self.events: list[tuple] = []
-
-    def begin(self, request: CancelRequest) -> int:
-        self.events.append(("begin", request, len(self.api.requests)))
-        return 7
-
-    def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> None:
-        self.events.append(("finish", attempt_id, outcome, duration_ms))
-
-    def update(self, attempt_id: int, outcome: CancelOutcome) -> None:
-        self.events.append(("update", attempt_id, outcome))
+from .fakes import RecordingJournal
 
 
 @pytest.fixture
 def fake_time(monkeypatch, clock):
-    """The service's deadline clock, driven by the fake sleep (the event loop keeps real time)."""
+    """The lifecycle's deadline clock, driven by the fake sleep (the loop keeps real time)."""
     monkeypatch.setattr(
-        service_module, "time", SimpleNamespace(monotonic=clock, perf_counter=time.perf_counter)
+        lifecycle_module, "time", SimpleNamespace(monotonic=clock, perf_counter=time.perf_counter)
     )
     return clock
 
 
-async def collect(stream, limit_s: float = 5.0) -> list:
-    """Every outcome a confirm() stream yields; a hang fails the test instead of the suite."""
+@pytest.fixture
+def journal(tmp_path, api):
+    """A real journal that records each write and what had reached the API by then."""
+    return RecordingJournal(tmp_path / "journal.sqlite3", api)
+
+
+async def events_of(service, request, **kw) -> list:
+    """Every event of one cancel; a hang fails the test instead of the suite."""
 
     async def run() -> list:
-        return [item async for item in stream]
+        return [event async for event in service.cancel_events(request, **kw)]
 
-    return await asyncio.wait_for(run(), limit_s)
+    return await asyncio.wait_for(run(), 5.0)
 
 
 def request_for(key: str, order_id: str | None = None, **kw) -> CancelRequest:
     case = CASES[key]
     kw.setdefault("reason", case.reason)
     return CancelRequest(provider=key, order_id=order_id or case.ident, **kw)
+
+
+async def done(service, request, **kw) -> Done:
+    final = await service.cancel(request, **kw)
+    assert isinstance(final, Done), final
+    return final
 
 
 # -- construction ------------------------------------------------------------------------------
@@ -212,9 +211,8 @@ BAD_REQUESTS = [
 
 @pytest.mark.parametrize(("change", "words"), BAD_REQUESTS)
 async def test_prepare_and_cancel_reject_bad_requests_without_sending(
-    api, service_for, change, words
+    api, service_for, journal, change, words
 ):
-    journal = FakeJournal(api)
     service = service_for(journal=journal)
     request = request_for("rxuniverse").model_copy(update=change)
 
@@ -222,8 +220,11 @@ async def test_prepare_and_cancel_reject_bad_requests_without_sending(
         service.prepare(request)
     with pytest.raises(InvalidInput, match=words):
         await service.cancel(request)
+    with pytest.raises(InvalidInput, match=words):
+        await events_of(service, request)
     assert api.requests == []
-    assert journal.events == []
+    assert journal.events == []  # not even a claim
+    assert await service.attempts() == []
 
 
 @pytest.mark.parametrize("key", ["pattern", "shoplazza", "rxuniverse"])
@@ -252,9 +253,8 @@ async def test_item_selections_are_checked(service_for):
     ],
 )
 async def test_read_only_refuses_to_cancel_without_sending(
-    api, service_for, settings_for, overrides
+    api, service_for, settings_for, journal, overrides
 ):
-    journal = FakeJournal(api)
     service = service_for(settings_for(**overrides), journal=journal)
     assert service.read_only("rxuniverse")
 
@@ -265,11 +265,13 @@ async def test_read_only_refuses_to_cancel_without_sending(
 
 
 async def test_per_provider_read_only_leaves_the_others_alone(api, service_for, settings_for):
+    CASES["rxuniverse"].install_lookups(api, "found")
     api.add("DELETE", "/api/v2/orders/72544", (200, {"orderNumber": "72544"}))
     service = service_for(settings_for(shoplazza={"read_only": True}))
     assert service.read_only("shoplazza") and not service.read_only("rxuniverse")
-    outcome = await service.cancel(request_for("rxuniverse"))
-    assert outcome.outcome is Outcome.COMPLETE
+    final = await done(service, request_for("rxuniverse"))
+    assert final.outcome.outcome is Outcome.COMPLETE
+    assert len(api.calls("DELETE", "/api/v2/orders/72544")) == 1
 
 
 async def test_prepare_normalises_and_fills_the_operator(service_for, settings_for):
@@ -286,24 +288,93 @@ async def test_prepare_normalises_and_fills_the_operator(service_for, settings_f
     assert explicit.operator == "dave"
 
 
-# -- cancel, journal, reconciliation -------------------------------------------------------------
+# -- cancel: claim, look-up, write-ahead, send, answer -------------------------------------------
 
 
-async def test_cancel_is_journalled_before_it_is_sent(api, service_for):
-    api.add("DELETE", "/api/v2/orders/72544", (200, {"orderNumber": "72544"}))
-    journal = FakeJournal(api)
+async def test_cancel_is_claimed_looked_up_and_written_ahead_before_it_is_sent(
+    api, service_for, journal
+):
+    case = CASES["rxuniverse"]
+    case.install_lookups(api, "found")
+    api.add("DELETE", case.cancel_path, (200, {"orderNumber": "72544"}))
     service = service_for(journal=journal)
 
-    outcome = await service.cancel(request_for("rxuniverse"))
+    events = await events_of(service, request_for("rxuniverse"))
 
-    (begin, request, sent_before), finish = journal.events
-    assert begin == "begin"
-    assert sent_before == 0  # written before anything reached the provider
-    assert request.operator == "tester"
-    assert finish[0] == "finish" and finish[1] == 7
-    assert finish[2].outcome is Outcome.COMPLETE
-    assert finish[3] >= 0
-    assert outcome.attempt_id == 7
+    sending, answered, final = events
+    assert isinstance(sending, Sending) and isinstance(answered, Answered)
+    assert isinstance(final, Done)
+    assert journal.writes == ["claim", "mark_sent", "finish"]
+    (_, claim_args, _, sent_before_claim), (_, sent_args, _, sent_before_write), finish = (
+        journal.events
+    )
+    assert sent_before_claim == 0  # claimed before anything reached the provider
+    request, holder = claim_args
+    assert request.operator == "tester" and holder.operator == "tester"
+    # Written ahead after the look-up (detail and status) and before the cancel left.
+    assert sent_before_write == 2
+    assert [r.method for r in api.requests[:2]] == ["GET", "GET"]
+    attempt_id, before = sent_args
+    assert attempt_id == sending.attempt_id
+    assert before == sending.before
+    assert before.order_id == "72544" and not before.cancelled
+    # Answered after the cancel request reached the provider.
+    assert finish[3] == 3 and api.requests[2].method == "DELETE"
+    assert finish[1][0] == attempt_id and finish[1][1].outcome is Outcome.COMPLETE
+    assert finish[1][2] >= 0
+    assert final.outcome.attempt_id == attempt_id
+    stored = await service.attempt(attempt_id)
+    assert stored is not None
+    assert (stored.state, stored.open, stored.outcome) == (
+        AttemptState.FINISHED,
+        False,
+        Outcome.COMPLETE,
+    )
+    assert stored.before == before
+
+
+@pytest.mark.parametrize("key", list(CASES))
+async def test_an_order_the_lookup_does_not_find_is_not_sent(api, service_for, key):
+    case = CASES[key]
+    case.install_token(api)
+    case.install_lookup(api, (404, {"error": "Order not found"}))
+    service = service_for()
+
+    final = await service.cancel(request_for(key))
+
+    assert isinstance(final, NotSent) and final.why is Why.NOT_FOUND
+    assert final.outcome is not None and final.outcome.outcome is Outcome.NOT_FOUND
+    assert "nothing was sent" in final.message
+    assert api.calls(case.cancel_method, case.cancel_path) == []
+    assert await service.attempts() == []  # the claim was withdrawn: not an attempt
+    assert await service.open_attempt(key, case.ident) is None
+
+
+async def test_an_order_that_cannot_be_looked_up_is_not_sent(api, service_for):
+    case = CASES["shoplazza"]
+    case.install_lookup(api, (403, {"errors": ["no scope"]}))
+    service = service_for()
+
+    final = await service.cancel(request_for("shoplazza"))
+
+    assert isinstance(final, NotSent) and final.why is Why.LOOKUP_FAILED
+    assert final.outcome is not None and final.outcome.outcome is Outcome.ERROR
+    assert "no scope" in final.message
+    assert api.calls("POST", case.cancel_path) == []
+    assert await service.attempts() == []
+    assert await service.open_attempt("shoplazza", case.ident) is None
+
+
+async def test_an_order_already_cancelled_is_not_sent_again(api, service_for):
+    case = CASES["shoplazza"]
+    case.install_lookups(api, "cancelled")
+    service = service_for()
+
+    final = await service.cancel(request_for("shoplazza"))
+
+    assert isinstance(final, NotSent) and final.why is Why.ALREADY_CANCELLED
+    assert api.calls("POST", case.cancel_path) == []
+    assert await service.attempts() == []
 
 
 @pytest.mark.parametrize("key", list(CASES))
@@ -312,152 +383,211 @@ async def test_unknown_cancel_confirmed_by_lookup(api, service_for, key, failure
     case = CASES[key]
     case.install_token(api)
     api.add(case.cancel_method, case.cancel_path, failure, case.cancel_ok)
-    case.install_lookup(api, cancelled=True)
+    case.install_lookups(api, "found", "cancelled")
     service = service_for()
 
-    outcome = await service.cancel(request_for(key))
+    final = await done(service, request_for(key))
 
+    outcome = final.outcome
     assert len(api.calls(case.cancel_method, case.cancel_path)) == 1
+    assert len(api.calls("GET", case.lookup_path)) == 2  # before, and after no answer
     assert outcome.outcome is Outcome.COMPLETE
     assert outcome.confirmed is True
-    assert "confirmed by look-up after no answer" in outcome.warnings
+    assert any(w.startswith("re-check: the look-up shows it applied") for w in outcome.warnings)
     assert outcome.cancelled
+    stored = await service.attempt(outcome.attempt_id)
+    assert stored is not None and stored.outcome is Outcome.COMPLETE and not stored.open
 
 
 @pytest.mark.parametrize("key", list(CASES))
-async def test_unknown_cancel_still_open_stays_unknown_with_a_warning(api, service_for, key):
+async def test_unknown_cancel_still_open_stays_unknown_and_holds_the_order(api, service_for, key):
     case = CASES[key]
     case.install_token(api)
     api.add(case.cancel_method, case.cancel_path, httpx.ReadTimeout)
-    case.install_lookup(api)
+    case.install_lookups(api, "found")
     service = service_for()
 
-    outcome = await service.cancel(request_for(key))
+    final = await done(service, request_for(key))
 
+    outcome = final.outcome
     assert len(api.calls(case.cancel_method, case.cancel_path)) == 1
-    assert len(api.calls("GET", case.lookup_path)) == 1
+    assert len(api.calls("GET", case.lookup_path)) == 2
     assert outcome.outcome is Outcome.UNKNOWN
     assert outcome.confirmed is False
     assert outcome.cancelled == []
-    assert any("re-check" in w and "may not have been cancelled" in w for w in outcome.warnings)
+    assert any(
+        w.startswith("re-check: untouched so far; it may still take effect until")
+        for w in outcome.warnings
+    )
+    stored = await service.attempt(outcome.attempt_id)
+    assert stored is not None and stored.open and stored.outcome is Outcome.UNKNOWN
+
+    # Cancelling again does not re-send: the open attempt is reconciled (still untouched,
+    # inside its window) and holds the order.
+    again = await service.cancel(request_for(key))
+    assert isinstance(again, NotSent) and again.why is Why.EARLIER_UNKNOWN
+    assert again.held
+    assert again.attempt is not None and again.attempt.id == outcome.attempt_id
+    assert len(api.calls(case.cancel_method, case.cancel_path)) == 1
+    assert len(api.calls("GET", case.lookup_path)) == 3
 
 
 async def test_unknown_cancel_whose_recheck_fails_stays_unknown(api, service_for):
     case = CASES["rxuniverse"]
     api.add(case.cancel_method, case.cancel_path, httpx.ReadTimeout)
-    case.install_lookup(api, 503)
+    api.add("GET", case.lookup_path, (200, case.found), 503)
+    api.add("GET", case.status_path, (200, case.found_status))
     service = service_for()
 
-    outcome = await service.cancel(request_for("rxuniverse"))
+    final = await done(service, request_for("rxuniverse"))
 
-    assert outcome.outcome is Outcome.UNKNOWN
-    assert any(w.startswith("re-check failed") for w in outcome.warnings)
+    assert final.outcome.outcome is Outcome.UNKNOWN
+    assert any(w.startswith("re-check: look-up failed") for w in final.outcome.warnings)
     assert len(api.calls("DELETE", case.cancel_path)) == 1
+    assert await service.open_attempt("rxuniverse", "72544") is not None
 
 
 async def test_unknown_cancel_whose_order_vanished_stays_unknown(api, service_for):
     case = CASES["shoplazza"]
     api.add(case.cancel_method, case.cancel_path, 500)
-    case.install_lookup(api, (404, {"errors": ["Unable to find resource"]}))
+    api.add("GET", case.lookup_path, (200, case.found), (404, {"errors": ["Unable to find"]}))
     service = service_for()
 
-    outcome = await service.cancel(request_for("shoplazza"))
+    final = await done(service, request_for("shoplazza"))
 
-    assert outcome.outcome is Outcome.UNKNOWN
-    assert "re-check: order not found" in outcome.warnings
+    assert final.outcome.outcome is Outcome.UNKNOWN
+    assert "re-check: the order is not found now" in final.outcome.warnings
 
 
 async def test_shoplazza_ok_that_left_the_order_open_is_rechecked(api, service_for):
     case = CASES["shoplazza"]
     api.add(case.cancel_method, case.cancel_path, (200, case.found))
-    case.install_lookup(api, cancelled=True)
+    case.install_lookups(api, "found", "cancelled")
     service = service_for()
 
-    outcome = await service.cancel(request_for("shoplazza"))
+    final = await done(service, request_for("shoplazza"))
 
-    assert outcome.outcome is Outcome.COMPLETE
-    assert outcome.confirmed is True
+    assert final.outcome.outcome is Outcome.COMPLETE
+    assert final.outcome.confirmed is True
+    assert final.outcome.http_status == 200
 
 
 async def test_settled_outcomes_are_not_rechecked(api, service_for):
     case = CASES["shoplazza"]
+    case.install_lookups(api, "found")
     api.add(case.cancel_method, case.cancel_path, (406, {"error": "not allowed"}))
     service = service_for()
 
-    outcome = await service.cancel(request_for("shoplazza"))
+    final = await done(service, request_for("shoplazza"))
 
-    assert outcome.outcome is Outcome.REFUSED
-    assert api.calls("GET", case.lookup_path) == []
+    assert final.outcome.outcome is Outcome.REFUSED
+    assert len(api.calls("GET", case.lookup_path)) == 1  # the look-up before sending only
+    assert await service.open_attempt("shoplazza", case.ident) is None
 
 
 async def test_recheck_never_sends_a_cancel(api, service_for):
     case = CASES["rxuniverse"]
-    case.install_lookup(api, cancelled=True)
+    api.add(case.cancel_method, case.cancel_path, httpx.ReadTimeout)
+    case.install_lookups(api, "found", "found", "cancelled")
     service = service_for()
-    unknown = CancelOutcome(provider="rxuniverse", order_id="72544", outcome=Outcome.UNKNOWN)
+    unknown = await done(service, request_for("rxuniverse"))
+    assert unknown.outcome.outcome is Outcome.UNKNOWN
 
-    settled = await service.recheck(unknown, request_for("rxuniverse"))
+    result = await service.recheck(unknown.outcome.attempt_id)
 
-    assert settled.outcome is Outcome.COMPLETE and settled.confirmed
-    assert api.calls("DELETE", case.cancel_path) == []
+    assert result.verdict is Verdict.APPLIED
+    assert result.attempt.outcome is Outcome.COMPLETE and result.attempt.confirmed
+    assert result.attempt.open is False
+    assert len(api.calls("DELETE", case.cancel_path)) == 1
+    looked = len(api.calls("GET", case.lookup_path))
+    assert looked == 3
+    # Settled now: a second re-check has nothing to look up.
+    again = await service.recheck(unknown.outcome.attempt_id)
+    assert again.verdict is Verdict.SETTLED
+    assert len(api.calls("GET", case.lookup_path)) == looked
+    assert len(api.calls("DELETE", case.cancel_path)) == 1
+
+
+async def test_recheck_of_an_unknown_attempt_id_is_refused(service_for):
+    from tui.core.journal import UnknownAttempt
+
+    service = service_for()
+    with pytest.raises(UnknownAttempt):
+        await service.recheck(999)
 
 
 # -- confirmation of an asynchronous (Pattern) cancel ------------------------------------------
 
 
-def _install_pattern_cancel(api, *statuses) -> None:
+def _install_pattern_cancel(api, *statuses, answer=None) -> None:
+    """The look-up before sending shows the order open; ``statuses`` are what it shows
+    after (the last repeats)."""
     api.add("POST", PATTERN_TOKEN_PATH, token_answer("t"))
-    api.add("POST", "/hub/v1/orders/cancel_order", (200, pattern_cancel_body(cancelled=(1, 2))))
-    api.add("GET", "/hub/v1/orders/status", *((200, s) for s in statuses))
+    api.add(
+        "POST",
+        "/hub/v1/orders/cancel_order",
+        answer or (200, pattern_cancel_body(cancelled=(1, 2))),
+    )
+    before = pattern_status("processing", "pending", "pending")
+    api.add("GET", "/hub/v1/orders/status", (200, before), *((200, s) for s in statuses))
 
 
 async def test_confirm_polls_until_the_lookup_shows_the_sub_orders_cancelled(
-    api, service_for, sleep, fake_time
+    api, service_for, settings_for, journal, sleep, fake_time
 ):
     _install_pattern_cancel(
         api,
         pattern_status("processing", "pending", "pending"),
-        pattern_status("processing", "cancelled", "pending"),
+        pattern_status("processing", "cancelled", "pending"),  # 1 of 2: not yet
         pattern_status("processing", "cancelled", "cancelled"),
     )
-    journal = FakeJournal(api)
-    service = service_for(journal=journal)
-    request = request_for("pattern")
+    settings = settings_for(confirm_poll_s=2.0, confirm_timeout_s=60)
+    service = service_for(settings, journal=journal)
 
-    initiated = await service.cancel(request)
-    assert initiated.outcome is Outcome.COMPLETE and initiated.confirmed is False
+    events = await events_of(service, request_for("pattern"), confirm=True)
 
-    seen = await collect(service.confirm(initiated, request, poll_s=2.0, timeout_s=60))
-
-    assert len(seen) == 1
-    final = seen[-1]
-    assert final.confirmed is True
-    assert final.outcome is Outcome.COMPLETE
-    assert final.attempt_id == 7
+    answered = next(e for e in events if isinstance(e, Answered))
+    assert answered.outcome.outcome is Outcome.COMPLETE and answered.outcome.confirmed is False
+    assert answered.confirming is True
+    updates = [e for e in events if isinstance(e, Updated)]
+    assert len(updates) == 1
+    assert updates[0].polls == 3
+    final = events[-1]
+    assert isinstance(final, Done)
+    assert final.outcome.confirmed is True
+    assert final.outcome.outcome is Outcome.COMPLETE
+    assert final.outcome.attempt_id == answered.outcome.attempt_id
     assert sleep.delays == [2.0, 2.0, 2.0]
-    assert len(api.calls("GET", "/hub/v1/orders/status")) == 3
+    assert len(api.calls("GET", "/hub/v1/orders/status")) == 4  # before, then three polls
     assert len(api.calls("POST", "/hub/v1/orders/cancel_order")) == 1
-    assert journal.events[-1][0] == "update" and journal.events[-1][2].confirmed
+    name, args, _, _ = journal.events[-1]
+    assert name == "settle" and args[1].confirmed
+    stored = await service.attempt(final.outcome.attempt_id)
+    assert stored is not None and stored.confirmed and stored.updated_at is not None
 
 
 async def test_confirm_gives_up_after_the_timeout_with_a_warning(
-    api, service_for, sleep, fake_time
+    api, service_for, settings_for, journal, sleep, fake_time
 ):
     _install_pattern_cancel(api, pattern_status("processing", "pending", "pending"))
-    journal = FakeJournal(api)
-    service = service_for(journal=journal)
-    request = request_for("pattern")
-    initiated = await service.cancel(request)
+    settings = settings_for(confirm_poll_s=1.0, confirm_timeout_s=5.0)
+    service = service_for(settings, journal=journal)
 
-    seen = await collect(service.confirm(initiated, request, poll_s=1.0, timeout_s=5.0))
+    events = await events_of(service, request_for("pattern"), confirm=True)
 
-    (gave_up,) = seen
-    assert gave_up.confirmed is False
-    assert gave_up.outcome is Outcome.COMPLETE  # initiated stays initiated, never upgraded
-    assert gave_up.warnings == ["not confirmed after 5 s; re-check later"]
+    (gave_up,) = [e for e in events if isinstance(e, Updated)]
+    final = events[-1]
+    assert isinstance(final, Done) and final.outcome == gave_up.outcome
+    assert gave_up.outcome.confirmed is False
+    assert gave_up.outcome.outcome is Outcome.COMPLETE  # initiated stays initiated
+    assert gave_up.outcome.warnings == ["re-check: not confirmed after 5 s; re-check later"]
     assert sleep.delays == [1.0] * 5
-    assert len(api.calls("GET", "/hub/v1/orders/status")) == 5
-    assert journal.events[-1][0] == "update"
+    assert len(api.calls("GET", "/hub/v1/orders/status")) == 6
+    assert journal.writes[-1] == "settle"
+    stored = await service.attempt(final.outcome.attempt_id)
+    assert stored is not None and stored.confirmed is False
+    assert stored.warnings == gave_up.outcome.warnings
+    assert final.next_step.value == "recheck"
 
 
 async def test_confirm_uses_the_configured_poll_and_timeout(
@@ -465,47 +595,80 @@ async def test_confirm_uses_the_configured_poll_and_timeout(
 ):
     _install_pattern_cancel(api, pattern_status("processing", "pending", "pending"))
     service = service_for(settings_for(confirm_poll_s=3.0, confirm_timeout_s=9.0))
-    request = request_for("pattern")
-    initiated = await service.cancel(request)
 
-    seen = await collect(service.confirm(initiated, request))
+    final = await done(service, request_for("pattern"), confirm=True)
 
     assert sleep.delays == [3.0, 3.0, 3.0]
-    assert seen[-1].warnings == ["not confirmed after 9 s; re-check later"]
+    assert final.outcome.warnings == ["re-check: not confirmed after 9 s; re-check later"]
 
 
-async def test_confirm_has_nothing_to_do_for_settled_outcomes(api, service_for, sleep):
+async def test_an_initiated_cancel_is_not_followed_unless_asked(api, service_for, sleep, fake_time):
+    _install_pattern_cancel(api, pattern_status("processing", "cancelled", "cancelled"))
     service = service_for()
-    request = request_for("rxuniverse")
-    for outcome in (
-        CancelOutcome(
-            provider="rxuniverse", order_id="1", outcome=Outcome.COMPLETE, confirmed=True
-        ),
-        CancelOutcome(provider="rxuniverse", order_id="1", outcome=Outcome.REFUSED),
-        CancelOutcome(provider="rxuniverse", order_id="1", outcome=Outcome.ERROR),
-        CancelOutcome(provider="rxuniverse", order_id="1", outcome=Outcome.NOT_FOUND),
-    ):
-        assert await collect(service.confirm(outcome, request)) == []
-    assert api.requests == []
+
+    events = await events_of(service, request_for("pattern"))
+
+    assert not any(isinstance(e, Updated) for e in events)
+    answered = next(e for e in events if isinstance(e, Answered))
+    assert answered.confirming is False
+    final = events[-1]
+    assert isinstance(final, Done) and final.outcome.confirmed is False
+    assert final.next_step.value == "recheck"
     assert sleep.delays == []
+    assert len(api.calls("GET", "/hub/v1/orders/status")) == 1
 
 
-async def test_confirm_settles_an_unknown_outcome_once_the_lookup_shows_it(
-    api, service_for, sleep, fake_time
+@pytest.mark.parametrize(
+    ("key", "answer", "outcome"),
+    [
+        ("rxuniverse", (200, {"orderNumber": "72544"}), Outcome.COMPLETE),  # synchronous
+        ("pattern", (409, pattern_cancel_body(refused=((1, "shipped", "gone"),))), Outcome.REFUSED),
+        ("shoplazza", (406, {"error": "not allowed"}), Outcome.REFUSED),
+        ("ordermesh", (400, {"message": "Order is shipped"}), Outcome.REFUSED),
+    ],
+)
+async def test_confirm_has_nothing_to_do_for_settled_outcomes(
+    api, service_for, sleep, fake_time, key, answer, outcome
 ):
-    case = CASES["rxuniverse"]
-    api.add("GET", case.lookup_path, (200, case.found))
-    api.add("GET", case.status_path, (200, case.found_status), (200, case.cancelled_status))
+    case = CASES[key]
+    case.install_token(api)
+    case.install_lookups(api, "found")
+    api.add(case.cancel_method, case.cancel_path, answer)
     service = service_for()
-    unknown = CancelOutcome(provider="rxuniverse", order_id="72544", outcome=Outcome.UNKNOWN)
 
-    seen = await collect(
-        service.confirm(unknown, request_for("rxuniverse"), poll_s=1, timeout_s=30)
+    events = await events_of(service, request_for(key), confirm=True)
+
+    assert not any(isinstance(e, Updated) for e in events)
+    answered = next(e for e in events if isinstance(e, Answered))
+    assert answered.confirming is False
+    assert isinstance(events[-1], Done) and events[-1].outcome.outcome is outcome
+    assert sleep.delays == []
+    assert len(api.calls("GET", case.lookup_path)) == 1  # before sending only
+
+
+async def test_confirm_settles_an_unknown_cancel_once_the_lookup_shows_it(
+    api, service_for, settings_for, sleep, fake_time
+):
+    _install_pattern_cancel(
+        api,
+        pattern_status("processing", "pending", "pending"),  # right after: untouched
+        pattern_status("processing", "pending", "pending"),  # first poll
+        pattern_status("cancelled", "cancelled", "cancelled"),
+        answer=httpx.ReadTimeout,
     )
+    service = service_for(settings_for(confirm_poll_s=1.0, confirm_timeout_s=30))
 
-    assert seen[-1].outcome is Outcome.COMPLETE and seen[-1].confirmed
+    events = await events_of(service, request_for("pattern"), confirm=True)
+
+    answered = next(e for e in events if isinstance(e, Answered))
+    assert answered.outcome.outcome is Outcome.UNKNOWN and answered.confirming
+    final = events[-1]
+    assert isinstance(final, Done)
+    assert final.outcome.outcome is Outcome.COMPLETE and final.outcome.confirmed
     assert sleep.delays == [1.0, 1.0]
-    assert api.calls("DELETE", case.cancel_path) == []
+    assert len(api.calls("POST", "/hub/v1/orders/cancel_order")) == 1
+    stored = await service.attempt(final.outcome.attempt_id)
+    assert stored is not None and stored.outcome is Outcome.COMPLETE and not stored.open
 
 
 async def test_closing_a_lookup_stream_cancels_the_slow_providers(api, service_for, settings_for):
@@ -529,3 +692,77 @@ async def test_closing_a_lookup_stream_cancels_the_slow_providers(api, service_f
         first = await anext(stream)
     assert first.provider == "rxuniverse" and first.state is LookupState.FOUND
     await asyncio.wait_for(cancelled.wait(), 5)
+
+
+async def test_the_same_order_cancelled_twice_at_once_is_sent_once(api, service_for):
+    """Two cancels of one order in one process: the second finds the first's claim, in
+    flight, and sends nothing — not even a look-up."""
+    case = CASES["shoplazza"]
+    case.install_lookups(api, "found")
+    release = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def slow_cancel(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await release.wait()
+        return httpx.Response(200, json=case.cancelled)
+
+    api.add("POST", case.cancel_path, slow_cancel)
+    service = service_for()
+
+    first = asyncio.ensure_future(service.cancel(request_for("shoplazza")))
+    await asyncio.wait_for(arrived.wait(), 5)
+    second = await asyncio.wait_for(service.cancel(request_for("shoplazza")), 5)
+    release.set()
+    done_first = await asyncio.wait_for(first, 5)
+
+    assert isinstance(second, NotSent) and second.why is Why.HELD
+    assert isinstance(done_first, Done) and done_first.outcome.outcome is Outcome.COMPLETE
+    assert second.attempt is not None and second.attempt.id == done_first.outcome.attempt_id
+    assert len(api.calls("POST", case.cancel_path)) == 1
+    assert len(api.calls("GET", case.lookup_path)) == 1
+
+
+class FinishFails(RecordingJournal):
+    """The journal fails to record one answer (a full disk, a lost database)."""
+
+    failures = 1
+
+    def __getattr__(self, name: str):
+        if name == "finish" and self.failures:
+
+            async def fail(*args, **kwargs):
+                self.failures -= 1
+                self.events.append(("finish", args, kwargs, len(self.api.requests)))
+                raise JournalError("disk I/O error")
+
+            return fail
+        return super().__getattr__(name)
+
+
+async def test_a_journal_failure_after_sending_still_reports_the_answer(api, service_for, tmp_path):
+    case = CASES["shoplazza"]
+    case.install_lookups(api, "found", "cancelled")
+    api.add("POST", case.cancel_path, (200, case.cancelled))
+    journal = FinishFails(tmp_path / "journal.sqlite3", api)
+    service = service_for(journal=journal)
+
+    final = await done(service, request_for("shoplazza"))
+
+    outcome = final.outcome
+    assert outcome.outcome is Outcome.COMPLETE and outcome.confirmed  # the provider's answer
+    assert f"journal write failed; attempt {outcome.attempt_id} reads as unknown there" in (
+        outcome.warnings
+    )
+    # The journal still holds the write-ahead: open and unknown, never "cancelled".
+    stored = await service.attempt(outcome.attempt_id)
+    assert stored is not None
+    assert (stored.state, stored.open, stored.outcome) == (
+        AttemptState.SENT,
+        True,
+        Outcome.UNKNOWN,
+    )
+    # The next cancel reconciles it by a look-up instead of sending again.
+    again = await service.cancel(request_for("shoplazza"))
+    assert isinstance(again, NotSent) and again.why is Why.EARLIER_APPLIED
+    assert len(api.calls("POST", case.cancel_path)) == 1

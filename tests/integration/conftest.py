@@ -25,6 +25,7 @@ def sandbox() -> Iterator[SandboxServer]:
 def root_url(sandbox: SandboxServer) -> Iterator[str]:
     control.reset(sandbox.root_url)
     control.clear_faults(sandbox.root_url)
+    control.forget_calls(sandbox.root_url)
     yield sandbox.root_url
     control.clear_faults(sandbox.root_url)
 

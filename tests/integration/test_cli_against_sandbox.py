@@ -22,6 +22,8 @@ PUBLIC_FIELDS = {
     "warnings",
     "request_id",
 }
+SENT_FIELDS = PUBLIC_FIELDS | {"sent", "attempt_id"}
+NOT_SENT_FIELDS = PUBLIC_FIELDS | {"sent", "not_sent", "reason_not_sent", "attempt"}
 
 
 def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -30,22 +32,24 @@ def cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
     return code, out, err
 
 
+def history(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    code, out, err = cli(["history", "--json"], capsys)
+    assert code == exit_codes.OK, err
+    return json.loads(out)
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "outcome"),
     [
         (["--provider", "pattern", showcase.PATTERN_ALL_CANCELLABLE], exit_codes.OK, "complete"),
         (["--provider", "pattern", showcase.PATTERN_PARTIAL], exit_codes.PARTIAL, "partial"),
         (["--provider", "pattern", showcase.PATTERN_NONE], exit_codes.REFUSED, "refused"),
-        (["--provider", "shoplazza", "999999-1"], exit_codes.NOT_FOUND, "not_found"),
-        (
-            ["--provider", "ordermesh", showcase.ORDERMESH_MULTI_ITEM, "--item", "nope=1"],
-            exit_codes.REFUSED,
-            "refused",
-        ),
+        (["--provider", "ordermesh", showcase.ORDERMESH_SHIPPED], exit_codes.REFUSED, "refused"),
     ],
 )
 def test_cancel_exit_codes_and_json(
     sandbox_env: dict[str, str],
+    root_url: str,
     capsys: pytest.CaptureFixture[str],
     argv: list[str],
     code: int,
@@ -56,11 +60,57 @@ def test_cancel_exit_codes_and_json(
     )
     assert got == code, err
     body = json.loads(out)
-    assert set(body) == PUBLIC_FIELDS
+    assert set(body) == SENT_FIELDS
     assert body["outcome"] == outcome
+    assert body["sent"] is True
+    assert len(control.calls(root_url, "cancel")) == 1
+    (attempt,) = history(capsys)
+    assert body["attempt_id"] == attempt["id"]
+    assert attempt["outcome"] == outcome and attempt["state"] == "finished"
 
 
-def test_cancel_unknown_exits_6(
+def test_cancel_of_an_order_the_lookup_does_not_find_is_not_sent(
+    sandbox_env: dict[str, str], root_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(
+        ["cancel", "--provider", "shoplazza", "999999-1", "-r", "dup", "--yes", "--json"], capsys
+    )
+    assert code == exit_codes.NOT_FOUND, err
+    body = json.loads(out)
+    assert set(body) == NOT_SENT_FIELDS
+    assert body["outcome"] == "not_found"
+    assert (body["sent"], body["not_sent"], body["attempt"]) == (False, "not_found", None)
+    assert "nothing was sent" in body["reason_not_sent"]
+    assert control.calls(root_url, "cancel") == []
+    assert history(capsys) == []
+
+
+def test_cancel_of_items_that_are_not_on_the_order_is_refused_as_usage(
+    sandbox_env: dict[str, str], root_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = cli(
+        [
+            "cancel",
+            "--provider",
+            "ordermesh",
+            showcase.ORDERMESH_MULTI_ITEM,
+            "--item",
+            "nope=1",
+            "-r",
+            "dup",
+            "--yes",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == exit_codes.USAGE
+    assert out == ""
+    assert "item nope is not on" in err and "nothing was sent" in err
+    assert "Traceback" not in err
+    assert control.calls(root_url, "cancel") == []
+
+
+def test_cancel_unknown_exits_6_and_a_second_cancel_is_held_with_7(
     sandbox_env: dict[str, str],
     root_url: str,
     capsys: pytest.CaptureFixture[str],
@@ -70,12 +120,18 @@ def test_cancel_unknown_exits_6(
     control.add_fault(
         root_url, provider="shoplazza", mode="timeout", operations=["cancel"], when="before"
     )
-    code, out, _ = cli(
-        ["cancel", showcase.SHOPLAZZA_OPEN_ID, "-p", "shoplazza", "-r", "dup", "--yes", "--json"],
-        capsys,
-    )
+    argv = ["cancel", showcase.SHOPLAZZA_OPEN_ID, "-p", "shoplazza", "-r", "dup", "--yes", "--json"]
+    code, out, _ = cli(argv, capsys)
     assert code == exit_codes.UNKNOWN
-    assert json.loads(out)["outcome"] == "unknown"
+    body = json.loads(out)
+    assert (body["outcome"], body["sent"]) == ("unknown", True)
+
+    code, out, _ = cli(argv, capsys)
+    assert code == exit_codes.HELD
+    held = json.loads(out)
+    assert (held["sent"], held["not_sent"]) == (False, "earlier_unknown")
+    assert held["attempt"]["attempt_id"] == body["attempt_id"]
+    assert len(control.calls(root_url, "cancel")) == 1
 
 
 def test_provider_down_exits_1_with_one_line(

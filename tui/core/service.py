@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from tui.core.domain import (
     PROVIDER_KEYS,
-    CancelOutcome,
     CancelRequest,
     LookupResult,
     LookupState,
@@ -25,6 +28,8 @@ from tui.core.domain import (
 )
 from tui.core.errors import ProviderError
 from tui.core.identifiers import InvalidInput, validate_identifier, validate_reason
+from tui.core.journal import Attempt, AttemptJournal, SqliteJournal, UnknownAttempt
+from tui.core.lifecycle import CancelEvent, CancelLifecycle, Done, NotSent, Reconciled
 from tui.core.providers import OrderProvider, build_provider
 from tui.core.settings import Settings
 
@@ -33,16 +38,6 @@ log = logging.getLogger("stopline.service")
 
 class ReadOnly(InvalidInput):
     """A cancel was asked for where cancelling is switched off."""
-
-
-class AttemptLog(Protocol):
-    """Where attempts are written before they are sent and completed after (the journal)."""
-
-    def begin(self, request: CancelRequest) -> int: ...
-
-    def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> None: ...
-
-    def update(self, attempt_id: int, outcome: CancelOutcome) -> None: ...
 
 
 def unknown_provider_message(key: str) -> str:
@@ -55,20 +50,26 @@ class StoplineService:
         settings: Settings,
         providers: Mapping[str, OrderProvider],
         *,
-        journal: AttemptLog | None = None,
+        journal: AttemptJournal | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.providers: dict[str, OrderProvider] = dict(providers)
-        self.journal = journal
-        self._sleep = sleep
+        self._scratch: Path | None = None
+        if journal is None:
+            # Every cancel is claimed and written ahead; a service built without a journal
+            # (a script, a test) keeps a private one for its own life.
+            self._scratch = Path(tempfile.mkdtemp(prefix="stopline-journal-"))
+            journal = SqliteJournal.open(self._scratch / "journal.sqlite3")
+        self._journal: AttemptJournal = journal
+        self.lifecycle = CancelLifecycle(settings, self.provider, journal, sleep=sleep)
 
     @classmethod
     def from_settings(
         cls,
         settings: Settings,
         *,
-        journal: AttemptLog | None = None,
+        journal: AttemptJournal | None = None,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         **http: Any,
     ) -> StoplineService:
@@ -81,7 +82,12 @@ class StoplineService:
         return cls(settings, providers, journal=journal, **service_kw)
 
     async def aclose(self) -> None:
-        await asyncio.gather(*(p.aclose() for p in self.providers.values()))
+        try:
+            await asyncio.gather(*(p.aclose() for p in self.providers.values()))
+        finally:
+            await self._journal.aclose()
+            if self._scratch is not None:
+                shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def __aenter__(self) -> StoplineService:
         return self
@@ -186,82 +192,69 @@ class StoplineService:
             update={"order_id": order_id, "reason": reason, "operator": operator}
         )
 
-    async def cancel(self, request: CancelRequest) -> CancelOutcome:
-        """Journal the attempt, send it, journal the answer; reconcile an unknown once."""
-        request = self.prepare(request)
-        provider = self.provider(request.provider)
-        # Written (and on disk) before the request leaves; off the event loop, since another
-        # Stopline process may hold the journal's write lock for a moment.
-        attempt_id = await asyncio.to_thread(self.journal.begin, request) if self.journal else None
-        started = time.perf_counter()
-        # If this task is cancelled mid-flight (ctrl-c, a newer action) the journal keeps the
-        # attempt as ``sent``, which reads as unknown: never as a success.
-        outcome = await provider.cancel(request)
-        if outcome.outcome is Outcome.UNKNOWN:
-            outcome = await provider.reconcile(outcome, request)
-        outcome = outcome.model_copy(update={"attempt_id": attempt_id})
-        if self.journal is not None and attempt_id is not None:
-            duration_ms = (time.perf_counter() - started) * 1000
-            try:
-                await asyncio.to_thread(self.journal.finish, attempt_id, outcome, duration_ms)
-            except Exception as exc:  # the provider's answer must still reach the operator
-                log.error("journal: could not record attempt %s: %s", attempt_id, exc)
-                outcome = outcome.model_copy(
-                    update={
-                        "warnings": [
-                            *outcome.warnings,
-                            f"journal write failed; attempt {attempt_id} reads as unknown there",
-                        ]
-                    }
-                )
-        return outcome
+    def cancel_events(
+        self, request: CancelRequest, *, resume: bool = False, confirm: bool = False
+    ) -> AsyncIterator[CancelEvent]:
+        """The cancel lifecycle's events for ``request`` (see :mod:`tui.core.lifecycle`).
 
-    async def recheck(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:
-        """Look the order up to settle an unknown or initiated outcome (no cancel is sent)."""
-        return await self.provider(request.provider).reconcile(outcome, request)
-
-    async def confirm(
-        self,
-        outcome: CancelOutcome,
-        request: CancelRequest,
-        *,
-        poll_s: float | None = None,
-        timeout_s: float | None = None,
-    ) -> AsyncIterator[CancelOutcome]:
-        """Poll an initiated (async) cancellation until confirmed or the check gives up.
-
-        Yields each changed outcome; the last one yielded is final. Nothing that was not
-        cancelled is ever marked so: confirmation comes only from the provider's look-up.
+        ``resume``: a batch run again (skip what settled earlier for the same items);
+        ``confirm``: follow an asynchronous cancel until a look-up confirms it.
+        Raises :class:`InvalidInput` before anything is sent for a bad request.
         """
-        poll = poll_s if poll_s is not None else self.settings.confirm_poll_s
-        limit = timeout_s if timeout_s is not None else self.settings.confirm_timeout_s
-        deadline = time.monotonic() + limit
-        attempt_id = outcome.attempt_id
-        current = outcome
-        while not current.confirmed and current.outcome in (
-            Outcome.COMPLETE,
-            Outcome.PARTIAL,
-            Outcome.UNKNOWN,
-        ):
-            if time.monotonic() >= deadline:
-                gave_up = current.model_copy(
-                    update={
-                        "warnings": [
-                            *current.warnings,
-                            f"not confirmed after {limit:.0f} s; re-check later",
-                        ]
-                    }
-                )
-                if self.journal is not None and attempt_id is not None:
-                    self.journal.update(attempt_id, gave_up)
-                yield gave_up
-                return
-            await self._sleep(poll)
-            checked = await self.recheck(current, request)
-            # Re-check warnings repeat each poll; keep the outcome's own ones only.
-            checked = checked.model_copy(update={"warnings": current.warnings})
-            if checked != current:
-                current = checked
-                if self.journal is not None and attempt_id is not None:
-                    self.journal.update(attempt_id, current)
-                yield current
+        return self.lifecycle.run(self.prepare(request), resume=resume, confirm=confirm)
+
+    async def cancel(
+        self, request: CancelRequest, *, resume: bool = False, confirm: bool = False
+    ) -> Done | NotSent:
+        """Run one cancel to its end and return its final event."""
+        final: Done | NotSent | None = None
+        async for event in self.cancel_events(request, resume=resume, confirm=confirm):
+            if isinstance(event, Done | NotSent):
+                final = event
+        assert final is not None, "a cancel stream always ends with Done or NotSent"
+        return final
+
+    async def recheck(self, attempt_id: int) -> Reconciled:
+        """Look the order of an open, unknown or unconfirmed attempt up and settle what the
+        look-up shows, in the journal. Never sends a cancel."""
+        attempt = await self._journal.get(attempt_id)
+        if attempt is None:
+            raise UnknownAttempt(f"no attempt {attempt_id} in the journal")
+        self.provider(attempt.provider)
+        return await self.lifecycle.reconcile(attempt)
+
+    def in_flight(self, attempt: Attempt) -> bool:
+        """Whether ``attempt`` may be on its way to the provider right now."""
+        return self.lifecycle.in_flight(attempt)
+
+    # -- the journal, read -------------------------------------------------------------------
+
+    @property
+    def journal_where(self) -> str:
+        return self._journal.where
+
+    async def attempts(
+        self,
+        limit: int | None = 50,
+        provider: str | None = None,
+        order_id: str | None = None,
+        since: datetime | None = None,
+        outcome: Outcome | str | None = None,
+        *,
+        open_only: bool = False,
+    ) -> list[Attempt]:
+        return await self._journal.attempts(
+            limit, provider, order_id, since, outcome, open_only=open_only
+        )
+
+    async def attempt(self, attempt_id: int) -> Attempt | None:
+        return await self._journal.get(attempt_id)
+
+    async def latest_attempts(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Attempt | None]:
+        """The latest sent attempt on each (provider, order) (a batch preview)."""
+        return await self._journal.latest_for_many(keys)
+
+    async def open_attempt(self, provider: str, order_id: str) -> Attempt | None:
+        return await self._journal.open_attempt(provider, order_id)

@@ -51,6 +51,10 @@ class ProviderSettings(BaseModel):
     """Shown in the console; guessed from the URL when unset."""
     read_only: bool = False
     """Hide and refuse every cancel for this provider (a per-site safety switch)."""
+    settle_s: float = Field(default=30.0, ge=0, le=3600)
+    """How long after its deadline a cancel may still take effect at the provider. No vendor
+    documents it: a guess. Until the request's deadline plus this has passed, a look-up that
+    shows the order untouched does not prove an unanswered cancel failed."""
 
     @field_validator("base_url")
     @classmethod
@@ -87,6 +91,8 @@ class ProviderSettings(BaseModel):
 
 
 class PatternSettings(ProviderSettings):
+    settle_s: float = Field(default=120.0, ge=0, le=3600)
+    """Pattern cancels asynchronously and does not say how long that takes: a guess."""
     token_url: str | None = None
     """OAuth2 client-credentials token endpoint (on another host than the API)."""
     client_id: str | None = None
@@ -145,6 +151,9 @@ class Settings(BaseSettings):
 
     data_dir: Path | None = None
     """Where the journal lives. Default: the platform's user data folder."""
+    journal_url: SecretStr | None = None
+    """A ``postgresql://`` URL: the floor's shared journal. Unset: the local SQLite journal
+    in ``data_dir``. It may hold a password, so it is a secret."""
     log_dir: Path | None = None
     """Where the rotating support log lives. Default: the platform's user log folder."""
     operator: str | None = None

@@ -10,7 +10,6 @@ from urllib.parse import quote
 import httpx
 
 from tui.core.domain import (
-    CancelledLine,
     CancelOutcome,
     CancelRequest,
     NotCancelledLine,
@@ -53,10 +52,6 @@ class OrderProvider(Protocol):
 
     async def cancel(self, request: CancelRequest) -> CancelOutcome:
         """Ask for the cancellation; never raises for a provider's answer."""
-        ...
-
-    async def reconcile(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:
-        """Settle an ``unknown`` (or initiated) outcome by looking the order up."""
         ...
 
     async def aclose(self) -> None: ...
@@ -246,51 +241,6 @@ class BaseProvider:
     def request_id(self, response: httpx.Response) -> str | None:
         value = response.headers.get("request-id") or response.headers.get("x-request-id")
         return clean(value, max_chars=100) if value else None
-
-    async def reconcile(self, outcome: CancelOutcome, request: CancelRequest) -> CancelOutcome:
-        """Look the order up: a cancellation it shows settles the attempt, nothing else does."""
-        try:
-            order = await self.lookup(request.order_id)
-        except ProviderError as exc:
-            return outcome.model_copy(
-                update={"warnings": [*outcome.warnings, f"re-check failed: {exc.message}"]}
-            )
-        if order is None:
-            return outcome.model_copy(
-                update={"warnings": [*outcome.warnings, "re-check: order not found"]}
-            )
-        return self.settle_from_order(outcome, request, order)
-
-    def settle_from_order(
-        self, outcome: CancelOutcome, request: CancelRequest, order: Order
-    ) -> CancelOutcome:
-        wanted = {item.id for item in request.items}
-        lines = [ln for ln in order.lines if not wanted or ln.id in wanted]
-        line_cancelled = [ln for ln in lines if ln.status.lower() in {"cancelled", "canceled"}]
-        if order.cancelled or (lines and len(line_cancelled) == len(lines)):
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.COMPLETE,
-                    "confirmed": True,
-                    "cancelled": outcome.cancelled
-                    or [CancelledLine(id=ln.id, status=ln.status) for ln in line_cancelled]
-                    or [CancelledLine(id=order.order_id, status=order.status)],
-                    "message": outcome.message or "confirmed by look-up",
-                    "warnings": [*outcome.warnings, "confirmed by look-up after no answer"]
-                    if outcome.outcome is Outcome.UNKNOWN
-                    else outcome.warnings,
-                }
-            )
-        if order.cancel_pending:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.COMPLETE,
-                    "confirmed": False,
-                    "message": outcome.message or "cancellation initiated (shown by look-up)",
-                }
-            )
-        note = f"re-check: order still {order.status or 'open'}; it may not have been cancelled"
-        return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
 
 
 def not_cancelled(id_: Any, status: Any, reason: Any) -> NotCancelledLine:

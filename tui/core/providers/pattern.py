@@ -151,31 +151,3 @@ class PatternProvider(BearerTokenProvider):
             )
         # 422 (missing or invalid parameters) is an error with the provider's ``errors``.
         return self.other_answer(request, response)
-
-    def settle_from_order(
-        self, outcome: CancelOutcome, request: CancelRequest, order: Order
-    ) -> CancelOutcome:
-        """Confirmed once the look-up shows as many cancelled sub-orders as were initiated."""
-        if order.cancelled:
-            return super().settle_from_order(outcome, request, order)
-        shown = sum(1 for line in order.lines if line.status.lower() == "cancelled")
-        if outcome.cancelled and shown >= len(outcome.cancelled):
-            return outcome.model_copy(update={"confirmed": True})
-        if outcome.outcome is Outcome.UNKNOWN and shown:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.PARTIAL,
-                    "confirmed": True,
-                    "cancelled": [
-                        CancelledLine(id=line.id, status=line.status)
-                        for line in order.lines
-                        if line.status.lower() == "cancelled"
-                    ],
-                    "warnings": [*outcome.warnings, "confirmed by look-up after no answer"],
-                }
-            )
-        if outcome.outcome is Outcome.UNKNOWN:
-            # As for every provider: an unknown the look-up cannot settle says so.
-            note = f"re-check: order still {order.status or 'open'}; it may not have been cancelled"
-            return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
-        return outcome
