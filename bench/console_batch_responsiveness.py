@@ -1,7 +1,7 @@
 """Does the console stay responsive while a batch of cancels runs through its batch screen?
 
     .venv/bin/python bench/console_batch_responsiveness.py [--orders 1500] [--latency-ms 30]
-        [--concurrency 32] [--provider pattern|ordermesh] [--journal-on-loop]
+        [--concurrency 32] [--provider pattern|ordermesh]
 
 Starts a `SandboxServer` in a child process (as `batch_throughput.py` does: a real provider is
 another machine) with `latency_ms` on the chosen provider and `extra_orders` fresh cancellable
@@ -12,9 +12,10 @@ event loop sleeps 16 ms at a time (one 60 Hz frame) and records how long each sl
 took: a gap well over 16 ms is a frame the console could not have drawn, a key it could not
 have answered. Prints the worst gap, percentiles, elapsed time and throughput.
 
-`--journal-on-loop` hands the runner the journal itself instead of the screen's
-`PrefetchedLog` (each row's latest attempt then read on the event loop, as the CLI does) to
-show what reading ahead buys. Headless: everything but writing the frames to a terminal.
+Every row is one cancel lifecycle (claim, look-up, write-ahead, cancel: two requests an
+order, so the ideal is N x 2 x latency / concurrency); its journal calls run on the
+journal's own thread, never on the event loop. Headless: everything but writing the frames
+to a terminal.
 """
 
 from __future__ import annotations
@@ -92,83 +93,63 @@ def describe(name: str, gaps: list[float]) -> str:
     )
 
 
-async def drive(provider: str, ids: list[str], concurrency: int, on_loop: bool) -> dict[str, Any]:
+async def drive(provider: str, ids: list[str], concurrency: int) -> dict[str, Any]:
     from textual.widgets import Input, Select
 
     from tui.app import StoplineApp
-    from tui.core.journal import Journal
+    from tui.core.journal import SqliteJournal
     from tui.core.service import StoplineService
     from tui.core.settings import load_settings
-    from tui.screens import batch as batch_screen
     from tui.screens.batch import BatchScreen
 
-    if on_loop:
-
-        class OnLoop:
-            """The journal itself: each row's latest attempt read on the loop (as the CLI)."""
-
-            def __init__(self, journal: Any) -> None:
-                self.latest_for = journal.latest_for
-                self.update = journal.update
-
-            @classmethod
-            def read(cls, journal: Any, rows: Any) -> OnLoop:
-                return cls(journal)
-
-            async def drain(self) -> None:
-                pass
-
-        batch_screen.PrefetchedLog = OnLoop  # type: ignore[misc,assignment]
-
     settings = load_settings()
-    journal = Journal(settings.journal_path())
-    service = StoplineService.from_settings(settings, journal=journal)
+    # The app owns the service, and the service its journal: both closed as the app ends.
+    service = StoplineService.from_settings(
+        settings, journal=SqliteJournal.open(settings.journal_path())
+    )
     app = StoplineApp(service=service, demo=True, show_timings=False)
     probe = LoopProbe()
     figures: dict[str, Any] = {}
-    try:
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause()
-            await pilot.press("tab", "b")
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, BatchScreen), screen
-            screen.source.load_text("\n".join(ids) + "\n")
-            screen.query_one("#provider", Select).value = provider
-            screen.reason_field.input.value = "bench: console responsiveness"
-            screen.query_one("#concurrency", Input).value = str(concurrency)
-            await pilot.pause()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("tab", "b")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BatchScreen), screen
+        screen.source.load_text("\n".join(ids) + "\n")
+        screen.query_one("#provider", Select).value = provider
+        screen.reason_field.input.value = "bench: console responsiveness"
+        screen.query_one("#concurrency", Input).value = str(concurrency)
+        await pilot.pause()
 
-            probe.start()  # idle baseline
-            await asyncio.sleep(1.0)
-            figures["idle"] = await probe.stop()
+        probe.start()  # idle baseline
+        await asyncio.sleep(1.0)
+        figures["idle"] = await probe.stop()
 
-            began = time.perf_counter()
-            await pilot.press("ctrl+r")
-            await settle(pilot)
-            assert screen.phase == "preview", screen.phase
-            figures["preview_s"] = time.perf_counter() - began
+        began = time.perf_counter()
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert screen.phase == "preview", screen.phase
+        figures["preview_s"] = time.perf_counter() - began
 
-            await pilot.press("r")
-            await pilot.pause()
-            probe.start()
-            await pilot.press("y")
-            await settle(pilot)
-            figures["run"] = await probe.stop()
-            run = screen.batch_run
-            assert run is not None and not run.running
-            assert run.error is None and not run.stopped, run.error
-            figures["elapsed"] = run.elapsed
-            figures["by_outcome"] = run.summary.by_outcome()
-            figures["table_rows"] = screen._results.row_count if screen._results else 0
+        await pilot.press("r")
+        await pilot.pause()
+        probe.start()
+        await pilot.press("y")
+        await settle(pilot)
+        figures["run"] = await probe.stop()
+        run = screen.batch_run
+        assert run is not None and not run.running
+        assert run.error is None and not run.stopped, run.error
+        figures["elapsed"] = run.elapsed
+        figures["by_outcome"] = run.summary.by_outcome()
+        figures["table_rows"] = screen._results.row_count if screen._results else 0
 
-            # Scrolling the finished table: keys answered at once?
-            probe.start()
-            for _ in range(3):
-                await pilot.press("end", "home", "pagedown", "pagedown", "pageup")
-            figures["scroll"] = await probe.stop()
-    finally:
-        journal.close()
+        # Scrolling the finished table: keys answered at once?
+        probe.start()
+        for _ in range(3):
+            await pilot.press("end", "home", "pagedown", "pagedown", "pageup")
+        figures["scroll"] = await probe.stop()
     return figures
 
 
@@ -178,15 +159,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=int, default=30)
     parser.add_argument("--provider", choices=("pattern", "ordermesh"), default="ordermesh")
-    parser.add_argument(
-        "--journal-on-loop",
-        action="store_true",
-        help="let the runner read the journal on the event loop (no read-ahead)",
-    )
     args = parser.parse_args()
 
     provider, n, concurrency = args.provider, args.orders, args.concurrency
-    ideal = n * args.latency_ms / 1000 / concurrency
+    ideal = 2 * n * args.latency_ms / 1000 / concurrency  # a look-up and a cancel an order
     config = SandboxConfig(
         latency_ms={provider: args.latency_ms},
         extra_orders={provider: n},
@@ -201,15 +177,12 @@ def main() -> int:
             f"concurrency {concurrency}; ideal {ideal:.2f} s; sandbox {root} (child process); "
             f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
         )
-        if args.journal_on_loop:
-            print("journal read on the event loop (--journal-on-loop)")
         env = isolated_env(sandbox_env, Path(tmp) / "home")
         saved = dict(os.environ)
         os.environ.clear()
         os.environ.update(env)
         try:
-            figures = asyncio.run(drive(provider, extra_order_ids(provider, n), concurrency,
-                                        args.journal_on_loop))  # fmt: skip
+            figures = asyncio.run(drive(provider, extra_order_ids(provider, n), concurrency))
         finally:
             os.environ.clear()
             os.environ.update(saved)

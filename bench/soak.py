@@ -11,8 +11,9 @@ and fault rules of every kind (error, timeout, malformed JSON, HTML error page, 
 write-ahead journal, the support log, all in a temporary folder) with a mix of operations:
 
 * 50 % look-ups fanned out to every provider, of random demo orders;
-* 25 % cancels of fresh orders (Pattern and OrderMesh);
-* 15 % re-checks of earlier outcomes (a look-up, never a second cancel);
+* 25 % cancels of fresh orders (Pattern and OrderMesh), each through the whole lifecycle:
+  claim, look-up, write-ahead, cancel (a fault on the look-up means nothing is sent);
+* 15 % re-checks of earlier attempts (a look-up, never a second cancel);
 * 10 % small batches (3 fresh orders) through `BatchRunner`.
 
 Every 1,000 operations it prints the resident memory (should stay flat), the sockets this
@@ -150,7 +151,8 @@ def other_tasks() -> int:
 async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: Path) -> int:
     from tui.core.batch import BatchRow, BatchRunner
     from tui.core.domain import CancelRequest
-    from tui.core.journal import Journal
+    from tui.core.journal import SqliteJournal
+    from tui.core.lifecycle import Done
     from tui.core.logs import setup_logging
     from tui.core.service import StoplineService
     from tui.core.settings import load_settings
@@ -164,8 +166,10 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
         **overrides, data_dir=work / "data", log_dir=work / "log", operator="soak"
     )
     log_path = setup_logging(settings)
-    journal = Journal(settings.journal_path())
-    service = StoplineService.from_settings(settings, journal=journal)
+    # The service owns the journal (one thread of its own) and closes it.
+    service = StoplineService.from_settings(
+        settings, journal=SqliteJournal.open(settings.journal_path())
+    )
     loop = asyncio.get_running_loop()
     loop_errors: list[str] = []
     loop.set_exception_handler(lambda _loop, context: loop_errors.append(context["message"]))
@@ -177,9 +181,9 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
     fresh = {key: iter(extra_order_ids(key, args.ops)) for key in FRESH_KEYS}
     fresh_keys = list(FRESH_KEYS)
     kinds = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=args.ops)
-    # (outcome, request) of recent cancels, to re-check; bounded, so that the soak itself
-    # holds no growing state and the memory figures are Stopline's.
-    done: deque[tuple[Any, Any]] = deque(maxlen=500)
+    # Attempt ids of recent cancels, to re-check; bounded, so that the soak itself holds no
+    # growing state and the memory figures are Stopline's.
+    done: deque[int] = deque(maxlen=500)
     ops = Counter[str]()
     outcomes = Counter[str]()
     unexpected = Counter[str]()
@@ -213,19 +217,22 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
             for result in await service.lookup_all(rng.choice(demo_ids)):
                 outcomes[f"lookup {result.state.value}"] += 1
         elif kind == "cancel":
-            request = fresh_request(index)
-            outcome = await service.cancel(request)
-            outcomes[f"cancel {outcome.outcome.value}"] += 1
-            done.append((outcome, request))
+            final = await service.cancel(fresh_request(index))
+            if isinstance(final, Done):
+                outcomes[f"cancel {final.outcome.outcome.value}"] += 1
+                if final.outcome.attempt_id is not None:
+                    done.append(final.outcome.attempt_id)
+            else:
+                outcomes[f"cancel not sent ({final.why.value})"] += 1
         elif kind == "recheck" and done:
-            outcome, request = rng.choice(done)
-            checked = await service.recheck(outcome, request)
-            outcomes[f"recheck {checked.outcome.value}"] += 1
+            checked = await service.recheck(rng.choice(done))
+            outcomes[f"recheck {checked.verdict.value}"] += 1
         elif kind == "batch":
             rows = [BatchRow(n, fresh_request(index + n)) for n in range(1, 4)]
-            summary = await BatchRunner(service, journal, concurrency=3).run(rows)
+            summary = await BatchRunner(service, concurrency=3).run(rows)
             for result in summary.results:
-                outcomes[f"batch {result.outcome.outcome.value}"] += 1
+                sent = "" if result.not_sent is None else f" not sent ({result.not_sent.value})"
+                outcomes[f"batch {result.status}{sent}"] += 1
 
     async def worker() -> None:
         nonlocal next_op
@@ -247,7 +254,6 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
     tasks_before_close = other_tasks()
     sockets_before_close = open_sockets()
     await service.aclose()
-    journal.close()
     await asyncio.sleep(0.1)
     gc.collect()
 
@@ -272,8 +278,10 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
         f"{other_tasks()} after close; sockets {sockets_before_close} -> {open_sockets()} "
         "after close"
     )
+    rows = journal_rows(settings)
     print(
-        f"journal        {len(journal_rows(settings))} attempts; log {log_path} "
+        f"journal        {len(rows)} attempts, {sum(a.open for a in rows)} still open "
+        f"(unknown until reconciled); log {log_path} "
         f"({log_path.stat().st_size if log_path else 0} bytes)"
     )
     print("outcomes       " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
@@ -282,18 +290,20 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
         print(f"  {n} x {what}")
     for message in loop_errors[:10]:
         print(f"  loop: {message}")
-    settled_wrongly = outcomes.get("cancel error", 0) + outcomes.get("batch error", 0)
+    errors = outcomes.get("cancel error", 0) + outcomes.get("batch error", 0)
+    not_sent = sum(n for k, n in outcomes.items() if "not sent" in k)
     print(
-        f"errors (provably not applied): {settled_wrongly}; unknown: "
-        f"{outcomes.get('cancel unknown', 0) + outcomes.get('batch unknown', 0)}"
+        f"errors (provably not applied): {errors}; unknown: "
+        f"{outcomes.get('cancel unknown', 0) + outcomes.get('batch unknown', 0)}; "
+        f"not sent (look-up failed, held…): {not_sent}"
     )
     return 1 if unexpected or loop_errors else 0
 
 
 def journal_rows(settings: Any) -> list[Any]:
-    from tui.core.journal import Journal
+    from tui.core.journal import SqliteStore
 
-    with Journal(settings.journal_path()) as journal:
+    with SqliteStore(settings.journal_path()) as journal:
         return journal.attempts(limit=None)
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the batch tests: a real sandbox over HTTP, a service and journal wired to it."""
+"""Fixtures for the batch tests: a real sandbox over HTTP, a service wired to it, and the
+journal's blocking store on the same file for the test to read and prepare."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from tui.core.domain import PROVIDER_KEYS
-from tui.core.journal import Journal
+from tui.core.journal import SqliteJournal, SqliteStore
 from tui.core.service import StoplineService
 from tui.core.settings import Settings, load_settings
 from tui.sandbox import SandboxConfig, SandboxServer
@@ -41,21 +42,25 @@ def settings(sandbox: SandboxServer) -> Settings:
 @dataclass
 class Wired:
     service: StoplineService
-    journal: Journal
+    store: SqliteStore
+    """The journal the service writes, opened again (a second connection) for the test."""
     http: CountingTransport
 
 
 @pytest.fixture
 async def wired(settings: Settings) -> AsyncIterator[Wired]:
-    """The real service path (adapters over HTTP, write-ahead journal) with request counting."""
-    journal = Journal(settings.journal_path())
+    """The real service path (adapters over HTTP, the SQLite journal) with request counting."""
+    path = settings.journal_path()
     http = CountingTransport()
     service = StoplineService.from_settings(
-        settings, journal=journal, transports=dict.fromkeys(PROVIDER_KEYS, http)
+        settings,
+        journal=SqliteJournal.open(path),
+        transports=dict.fromkeys(PROVIDER_KEYS, http),
     )
+    store = SqliteStore(path)
     try:
-        yield Wired(service, journal, http)
+        yield Wired(service, store, http)
     finally:
-        await service.aclose()
+        await service.aclose()  # closes its journal too
         await http.aclose()
-        journal.close()
+        store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -11,13 +12,15 @@ import pytest
 
 from tui.cli import exit_codes
 from tui.cli.main import run
-from tui.core.journal import Journal
+from tui.core.domain import CancelRequest, Order
+from tui.core.journal import SqliteStore
+from tui.core.providers import build_provider
 from tui.core.settings import load_settings
 from tui.sandbox import SandboxServer
 from tui.sandbox.control import add_fault
 from tui.sandbox.showcase import ORDERMESH_MULTI_ITEM
 
-from .kit import pattern_orders, write
+from .kit import cancel_calls, pattern_orders, unanswered, write
 
 MISSING = "111-0000000-0000001"
 
@@ -32,7 +35,7 @@ def attempts() -> int:
     path = load_settings().journal_path()
     if not path.exists():
         return 0
-    with Journal(path) as journal:
+    with SqliteStore(path) as journal:
         return len(journal.attempts(limit=None))
 
 
@@ -53,6 +56,7 @@ def kinds(sandbox: SandboxServer) -> dict[str, list[str]]:
 def test_exit_code_is_the_worst_outcome_in_the_documented_order(
     rows: list[str],
     expected: int,
+    sandbox: SandboxServer,
     kinds: dict[str, list[str]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -63,6 +67,28 @@ def test_exit_code_is_the_worst_outcome_in_the_documented_order(
     assert code == expected, (out, err)
     assert f"{len(rows)} order(s):" in out
     assert "Traceback" not in err
+    # An order the look-up does not find is not sent at all.
+    assert len(cancel_calls(sandbox)) == sum(kind != "not_found" for kind in rows)
+    assert attempts() == sum(kind != "not_found" for kind in rows)
+
+
+def test_a_failed_lookup_sends_nothing_and_is_an_error(
+    sandbox: SandboxServer,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_fault(sandbox.root_url, provider="pattern", mode="error", status=500, operations=["lookup"])
+    file = write(tmp_path / "f.txt", kinds["complete"][:2])
+    code, out, err = batch(capsys, file, "--yes", "--json")
+    *orders, last = [json.loads(line) for line in out.splitlines()]
+    assert code == exit_codes.FAILURE, err
+    for o in orders:
+        assert (o["outcome"], o["sent"], o["not_sent"]) == ("error", False, "lookup_failed")
+        assert o["message"].startswith("not sent: the order could not be looked up first")
+    assert last["summary"]["sent"] == 0 and last["summary"]["by_outcome"] == {"error": 2}
+    assert cancel_calls(sandbox) == []
+    assert attempts() == 0
 
 
 def test_error_beats_partial_and_unknown_beats_error(
@@ -86,7 +112,8 @@ def test_error_beats_partial_and_unknown_beats_error(
     assert code == exit_codes.FAILURE
     assert "error 1" in out and "partial 1" in out
 
-    # Pattern never answers this cancel and the look-up shows the order open: unknown.
+    # Pattern never answers this cancel and the look-up shows the order untouched, inside
+    # the cancel's window: unknown (the ordermesh row fails again: error).
     monkeypatch.setenv("STOPLINE_PATTERN__TIMEOUT_S", "0.3")
     add_fault(sandbox.root_url, provider="pattern", mode="timeout", operations=["cancel"])
     file = write(
@@ -101,6 +128,44 @@ def test_error_beats_partial_and_unknown_beats_error(
     assert code == exit_codes.UNKNOWN
     assert "unknown 1" in out
     assert "1 unknown: the cancel may have taken effect" in out
+
+
+def test_held_beats_error_and_is_reported_with_who_holds_it(
+    sandbox: SandboxServer,
+    kinds: dict[str, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add_fault(sandbox.root_url, provider="ordermesh", mode="unauthorized", operations=["cancel"])
+    held = kinds["complete"][0]
+    # A cancel of ``held`` was sent by a process that died before its answer came, a
+    # moment ago: it may still take effect, so the order is held until it is reconciled.
+    settings = load_settings()
+
+    async def snapshot() -> Order | None:
+        adapter = build_provider("pattern", settings)
+        try:
+            return await adapter.lookup(held)
+        finally:
+            await adapter.aclose()
+
+    before = asyncio.run(snapshot())
+    assert before is not None
+    request = CancelRequest(
+        provider="pattern", order_id=held, reason="stock-out", operator="ops-bea"
+    )
+    with SqliteStore(settings.journal_path()) as store:
+        earlier = unanswered(store, request, before, window_over=False)
+    file = write(
+        tmp_path / "f.csv",
+        ["provider,order_id", f"pattern,{held}", f"ordermesh,{ORDERMESH_MULTI_ITEM}"],
+    )
+    code, out, err = batch(capsys, file, "--yes")
+    assert code == exit_codes.HELD, (out, err)
+    assert "held 1" in out and "error 1" in out
+    assert "1 held by another attempt" in out and "stopline history --open" in out
+    assert f"attempt #{earlier} by ops-bea" in out
+    assert attempts() == 2  # the earlier one and the ordermesh error: nothing new for held
 
 
 def test_json_prints_one_line_per_order_then_a_summary(
@@ -125,6 +190,9 @@ def test_json_prints_one_line_per_order_then_a_summary(
     for o in orders:
         assert {
             "line_no",
+            "sent",
+            "not_sent",
+            "note",
             "skipped",
             "provider",
             "order_id",
@@ -136,6 +204,8 @@ def test_json_prints_one_line_per_order_then_a_summary(
             "attempt_id",
         } <= o.keys()
         assert o["skipped"] is False
+        assert (o["sent"], o["not_sent"]) == (True, None)
+        assert isinstance(o["attempt_id"], int)
     by_line = {o["line_no"]: o for o in orders}
     assert by_line[4]["outcome"] == "refused"
     assert by_line[2]["outcome"] == "complete" and by_line[2]["cancelled"]
@@ -147,9 +217,19 @@ def test_json_prints_one_line_per_order_then_a_summary(
     assert "DEMO" not in err
 
     # Run again: every order is skipped, and says so.
+    first = {o["line_no"]: o["attempt_id"] for o in orders}
     code, out, _ = batch(capsys, file, "--yes", "--json")
     *orders, last = [json.loads(line) for line in out.splitlines()]
     assert all(o["skipped"] for o in orders)
+    for o in orders:
+        assert (o["sent"], o["not_sent"]) == (False, "settled_earlier")
+        assert o["attempt_id"] == first[o["line_no"]]
+        assert o["note"].startswith(f"settled earlier: attempt #{o['attempt_id']} was ")
+    assert {o["line_no"]: o["outcome"] for o in orders} == {
+        2: "complete",
+        4: "refused",
+        6: "complete",
+    }
     assert last["summary"]["sent"] == 0 and last["summary"]["skipped"] == 3
     assert code == exit_codes.REFUSED
 

@@ -10,16 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.journal import AttemptState, Journal
+from tui.core.journal import AttemptState, SqliteStore
 from tui.core.settings import load_settings
 from tui.sandbox import SandboxConfig, SandboxServer
 
-from .kit import CancelCounter, pattern_orders, stopline, write
+from .kit import cancel_calls, pattern_orders, stopline, write
 
 LATENCY_MS = 250
 TIMEOUT_S = 0.75
-"""The provider timeout: an unanswered attempt older than twice this plus 1 s is no longer
-possibly in flight, so the resumed run may re-send it once a look-up shows it open."""
+SETTLE_S = 0.5
+"""The provider timeout and settle time: an unanswered attempt's window ends this long after
+it was sent; after it, a look-up that shows the order untouched proves it did not apply, so
+the resumed run may send it again."""
 ORDERS = 12
 
 
@@ -31,6 +33,7 @@ def sandbox_config() -> SandboxConfig:
 @pytest.fixture
 def env(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STOPLINE_PATTERN__TIMEOUT_S", str(TIMEOUT_S))
+    monkeypatch.setenv("STOPLINE_PATTERN__SETTLE_S", str(SETTLE_S))
 
 
 ARGS = ("-p", "pattern", "-r", "stock-out", "-c", "2", "--yes", "--json")
@@ -71,7 +74,6 @@ def test_ctrl_c_then_resume_cancels_every_order_exactly_once(
 ) -> None:
     ids = pattern_orders(sandbox, "complete")[:ORDERS]
     file = write(tmp_path / "wave.txt", ids)
-    counter = CancelCounter(sandbox, "pattern")
 
     code, lines, err = run_until(file, 2, signal.SIGINT)
     *first, summary = lines
@@ -83,14 +85,16 @@ def test_ctrl_c_then_resume_cancels_every_order_exactly_once(
     assert summary["summary"]["not_run"] == ORDERS - len(first)
     settled_first = {o["order_id"] for o in first}
 
-    with Journal(load_settings().journal_path()) as journal:
+    with SqliteStore(load_settings().journal_path()) as journal:
         written = journal.attempts(limit=None)
     unanswered = [a for a in written if a.state is AttemptState.SENT]
     assert {a.order_id for a in written if a.state is AttemptState.FINISHED} == settled_first
     assert len(unanswered) <= 2  # only what was in flight: nothing new started
+    assert all(a.open for a in unanswered)  # each holds its order until reconciled
+    assert [a for a in written if a.state is AttemptState.CLAIMED] == []
     assert len(written) < ORDERS
 
-    time.sleep(2 * TIMEOUT_S + 1.2)  # in-flight attempts can no longer be in flight
+    time.sleep(TIMEOUT_S + SETTLE_S + 0.5)  # every unanswered attempt's window is over
     code, lines = finish(file)
     *second, summary = lines
     assert code == 0, lines
@@ -98,16 +102,27 @@ def test_ctrl_c_then_resume_cancels_every_order_exactly_once(
     by_order = {o["order_id"]: o for o in second}
     assert set(by_order) == set(ids)
     for order_id in settled_first:
-        assert by_order[order_id]["skipped"] is True
-        assert by_order[order_id]["note"] == "skipped (settled earlier: complete)"
-    for attempt in unanswered:
-        # Interrupted in flight: looked up first. The sandbox got the cancel, so the look-up
-        # settles it; had it not, the order would have been sent once (and counted below).
-        assert by_order[attempt.order_id]["note"].startswith(
-            (f"settled by re-check of unknown attempt {attempt.id}", "re-sent:")
+        line = by_order[order_id]
+        assert (line["skipped"], line["sent"], line["not_sent"]) == (
+            True,
+            False,
+            "settled_earlier",
         )
-    # The provider saw exactly one cancel per order over both runs.
-    assert counter.seen == ORDERS
+        assert line["note"] == f"settled earlier: attempt #{line['attempt_id']} was complete"
+    for attempt in unanswered:
+        # Interrupted in flight: reconciled first. The sandbox got the cancel, so the look-up
+        # settles it; had it not, it would have been closed as not applied after its window
+        # and sent once more (and counted below).
+        assert by_order[attempt.order_id]["note"].startswith(
+            (
+                f"attempt #{attempt.id} (unknown until now) took effect",
+                f"attempt #{attempt.id} was unknown; untouched after its window",
+            )
+        )
+    # The provider saw exactly one cancel per order over both runs, and applied each.
+    assert len(cancel_calls(sandbox, "pattern")) == ORDERS
+    data = sandbox.sandbox.data.pattern
+    assert all(all(wo.cancel_initiated for wo in data[i].warehouse_orders) for i in ids)
 
 
 @pytest.mark.usefixtures("env")

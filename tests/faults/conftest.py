@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tui.core.journal import Journal
+from tui.app import StoplineApp
+from tui.core.journal import SqliteJournal, SqliteStore
 from tui.core.service import StoplineService
 from tui.core.settings import Settings
 from tui.sandbox import SandboxConfig, SandboxServer, control
@@ -35,22 +36,31 @@ def fresh(sandbox: SandboxServer) -> Iterator[SandboxServer]:
     """The shared sandbox with its demo data and fault rules fresh for this test."""
     control.reset(sandbox.root_url)
     control.clear_faults(sandbox.root_url)
+    control.forget_calls(sandbox.root_url)
     yield sandbox
     control.clear_faults(sandbox.root_url)
 
 
 @dataclass
 class Stack:
-    """The real service path: adapters over HTTP to the sandbox, a write-ahead journal."""
+    """The real service path: adapters over HTTP to the sandbox, a write-ahead journal (the
+    service's; ``journal`` is the same file opened again for the test to read)."""
 
     server: SandboxServer
     settings: Settings
     service: StoplineService
-    journal: Journal
+    journal: SqliteStore
+
+    closed_by_app: bool = False
 
     @property
     def url(self) -> str:
         return self.server.root_url
+
+    def console(self) -> StoplineApp:
+        """The console on this stack's service; the app owns the service and closes it."""
+        self.closed_by_app = True
+        return StoplineApp(service=self.service, demo=True, show_timings=False)
 
 
 StackFactory = Callable[..., Stack]
@@ -64,13 +74,16 @@ async def make_stack(fresh: SandboxServer, tmp_path: Path) -> AsyncIterator[Stac
     def build(server: SandboxServer | None = None, **extra: Any) -> Stack:
         server = server or fresh
         settings = sandbox_settings(server, **extra)
-        journal = Journal(tmp_path / f"journal-{len(made)}.sqlite3")
-        service = StoplineService.from_settings(settings, journal=journal, sleep=quick_sleep)
-        stack = Stack(server, settings, service, journal)
+        path = tmp_path / f"journal-{len(made)}.sqlite3"
+        service = StoplineService.from_settings(
+            settings, journal=SqliteJournal.open(path), sleep=quick_sleep
+        )
+        stack = Stack(server, settings, service, SqliteStore(path))
         made.append(stack)
         return stack
 
     yield build
     for stack in made:
-        await stack.service.aclose()
+        if not stack.closed_by_app:
+            await stack.service.aclose()  # closes the service's journal
         stack.journal.close()

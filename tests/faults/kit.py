@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 
 from tui.core.domain import CancelOutcome, Outcome
-from tui.core.journal import AttemptState, Journal
+from tui.core.journal import AttemptState, SqliteStore
 from tui.core.settings import Settings, load_settings
 from tui.runtime import env_to_overrides
 from tui.sandbox import SandboxServer, showcase
@@ -130,8 +130,9 @@ def assert_consistent(outcome: CancelOutcome, really_applied: bool) -> None:
         assert not really_applied, f"{outcome.outcome} reported, but the sandbox did cancel"
 
 
-def assert_journalled(journal: Journal, outcome: CancelOutcome, operator: str) -> None:
-    """The journal holds exactly what the operator was told, under the operator's name."""
+def assert_journalled(journal: SqliteStore, outcome: CancelOutcome, operator: str) -> None:
+    """The journal holds exactly what the operator was told, under the operator's name; an
+    unknown outcome keeps holding the order (open) until it is reconciled."""
     assert outcome.attempt_id is not None
     attempt = journal.get(outcome.attempt_id)
     assert attempt is not None
@@ -140,6 +141,8 @@ def assert_journalled(journal: Journal, outcome: CancelOutcome, operator: str) -
     assert attempt.confirmed is outcome.confirmed
     assert attempt.operator == operator
     assert attempt.provider == outcome.provider
+    assert attempt.before is not None  # looked up and recorded before it was sent
+    assert attempt.open is (outcome.outcome is Outcome.UNKNOWN)
 
 
 # -- the console -----------------------------------------------------------------------------

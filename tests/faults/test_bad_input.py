@@ -30,7 +30,7 @@ from tui.core.identifiers import (
     validate_identifier,
     validate_reason,
 )
-from tui.core.journal import Journal
+from tui.core.journal import SqliteJournal, SqliteStore
 from tui.core.service import StoplineService
 from tui.core.settings import ConfigError, Settings, load_settings
 from tui.core.text import clean
@@ -82,12 +82,13 @@ class NoNetwork:
 def offline(tmp_path: Path) -> Any:
     """A service on :class:`NoNetwork` with a journal; returns (service, journal, network)."""
     network = NoNetwork()
-    journal = Journal(tmp_path / "journal.sqlite3")
+    path = tmp_path / "journal.sqlite3"
     service = StoplineService.from_settings(
         Settings(**OFFLINE_SETTINGS),
-        journal=journal,
+        journal=SqliteJournal.open(path),
         transports=dict.fromkeys(PROVIDER_KEYS, network.transport),
     )
+    journal = SqliteStore(path)  # the same file, read by the test
     yield service, journal, network
     asyncio.run(service.aclose())
     journal.close()

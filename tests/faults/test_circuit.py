@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from tui.app import StoplineApp
 from tui.core.domain import PROVIDER_KEYS, CancelRequest, LookupState, Outcome
+from tui.core.lifecycle import NotSent, Why
 from tui.core.providers import build_provider
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
 from tui.core.service import StoplineService
 from tui.sandbox import control
 
-from .conftest import OPERATOR, StackFactory
+from .conftest import StackFactory
 from .kit import (
     OPEN_ORDER,
     REASON,
     RequestCounter,
     applied,
-    assert_journalled,
     look_up,
     quick_sleep,
     screen_text,
@@ -50,17 +49,20 @@ async def test_a_failing_provider_is_backed_off_not_hammered(
     # request or the second of a concurrent pair may slip in before it opens).
     assert seen.seen <= THRESHOLD + 2
 
-    # A cancel while the circuit is open is refused before anything is sent: provably not
-    # applied, so an error, journalled as such.
+    # A cancel while the circuit is open is stopped at its look-up, before anything is
+    # sent: provably not applied, so an error; its claim is withdrawn, holding nothing.
     before = seen.seen
-    outcome = await stack.service.cancel(
+    final = await stack.service.cancel(
         CancelRequest(provider=provider, order_id=OPEN_ORDER[provider], reason=REASON)
     )
-    assert outcome.outcome is Outcome.ERROR
-    assert "paused" in outcome.message
+    assert isinstance(final, NotSent) and final.why is Why.LOOKUP_FAILED
+    assert final.outcome is not None and final.outcome.outcome is Outcome.ERROR
+    assert "paused" in final.outcome.message
+    assert final.message.startswith("not sent")
     assert seen.seen == before
     assert not applied(stack.server, provider, OPEN_ORDER[provider])
-    assert_journalled(stack.journal, outcome, OPERATOR)
+    assert stack.journal.attempts(limit=None) == []
+    assert stack.journal.open_attempt(provider, OPEN_ORDER[provider]) is None
 
 
 class Clock:
@@ -102,7 +104,7 @@ async def test_the_breaker_lets_one_trial_through_after_cooling_down_and_closes(
 async def test_console_shows_the_breaker_state(make_stack: StackFactory) -> None:
     stack = make_stack()
     control.add_fault(stack.url, provider="shoplazza", mode="error", status=503)
-    app = StoplineApp(service=stack.service, demo=True, show_timings=False)
+    app = stack.console()
     async with app.run_test(size=(120, 30)) as pilot:
         assert "breaker" not in screen_text(app)
         for _ in range(3):  # 3 attempts per look-up: the 5th failure opens the circuit

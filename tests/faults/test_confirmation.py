@@ -1,14 +1,19 @@
 """Promise 1, continued: Pattern's asynchronous cancel is confirmed only by a look-up that
-shows it, whatever the look-ups meet on the way; the journal follows each step."""
+shows it, whatever the look-ups meet on the way; the journal follows each step.
+
+Every cancel looks its order up before sending (the state the confirmation is compared
+with), so the look-up faults here are put in force once the cancel has been answered: from
+the ``Answered`` event on, as the confirmation polls begin."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tui.core.domain import CancelOutcome, CancelRequest, Outcome
+from tui.core.lifecycle import Answered, CancelEvent, Done, Updated
 from tui.sandbox import SandboxConfig, SandboxServer, control, showcase
 
 from .conftest import OPERATOR, StackFactory
@@ -34,8 +39,25 @@ def slow(slow_pattern: SandboxServer) -> Iterator[SandboxServer]:
     control.clear_faults(slow_pattern.root_url)
 
 
-async def confirm_all(stack: Any, outcome: CancelOutcome, request: CancelRequest) -> list[Any]:
-    return [update async for update in stack.service.confirm(outcome, request)]
+async def cancel_and_confirm(
+    stack: Any, request: CancelRequest, on_answer: Callable[[], object] = lambda: None
+) -> tuple[CancelOutcome, list[CancelOutcome], Done]:
+    """Cancel and follow it until confirmed (or given up): the answer's outcome, each
+    confirmation update's, and the final event. ``on_answer`` runs as the answer arrives."""
+    answer: CancelOutcome | None = None
+    updates: list[CancelOutcome] = []
+    events: list[CancelEvent] = []
+    async for event in stack.service.cancel_events(request, confirm=True):
+        events.append(event)
+        if isinstance(event, Answered):
+            answer = event.outcome
+            on_answer()
+        elif isinstance(event, Updated):
+            updates.append(event.outcome)
+    final = events[-1]
+    assert isinstance(final, Done), final
+    assert answer is not None
+    return answer, updates, final
 
 
 LOOKUP_FAULTS = [
@@ -57,20 +79,21 @@ async def test_confirmation_survives_lookup_faults(
 ) -> None:
     stack = make_stack(slow)
     request = CancelRequest(provider="pattern", order_id=ORDER, reason=REASON)
-    outcome = await stack.service.cancel(request)
+
+    outcome, updates, done = await cancel_and_confirm(
+        stack,
+        request,
+        lambda: control.add_fault(stack.url, provider="pattern", operations=["lookup"], **fault),
+    )
+
     assert outcome.outcome is Outcome.COMPLETE and not outcome.confirmed  # initiated
-    control.add_fault(stack.url, provider="pattern", operations=["lookup"], **fault)
-
-    updates = await confirm_all(stack, outcome, request)
-
     final = updates[-1]
     assert final.outcome is Outcome.COMPLETE and final.confirmed
+    assert done.outcome == final
     assert applied(stack.server, "pattern", ORDER)
     for update in updates:
         assert_consistent(update, applied(stack.server, "pattern", ORDER))
-    assert_journalled(
-        stack.journal, final.model_copy(update={"attempt_id": outcome.attempt_id}), OPERATOR
-    )
+    assert_journalled(stack.journal, final, OPERATOR)
 
 
 @pytest.mark.parametrize("mode", ["error", "malformed_json", "timeout"])
@@ -79,10 +102,12 @@ async def test_confirmation_never_claimed_while_lookups_keep_failing(
 ) -> None:
     stack = make_stack(slow, confirm_timeout_s=1.0)
     request = CancelRequest(provider="pattern", order_id=ORDER, reason=REASON)
-    outcome = await stack.service.cancel(request)
-    control.add_fault(stack.url, provider="pattern", mode=mode, operations=["lookup"])
 
-    updates = await confirm_all(stack, outcome, request)
+    outcome, updates, _ = await cancel_and_confirm(
+        stack,
+        request,
+        lambda: control.add_fault(stack.url, provider="pattern", mode=mode, operations=["lookup"]),
+    )
 
     final = updates[-1]
     assert final.outcome is Outcome.COMPLETE and not final.confirmed
@@ -103,15 +128,26 @@ async def test_an_unknown_cancel_becomes_complete_only_once_the_lookup_shows_it(
         stack.url, provider="pattern", mode=mode, when="after", count=1, operations=["cancel"]
     )
     request = CancelRequest(provider="pattern", order_id=ORDER, reason=REASON)
+    at_answer: list[Any] = []
 
-    outcome = await stack.service.cancel(request)
+    outcome, updates, done = await cancel_and_confirm(
+        stack, request, lambda: at_answer.extend(stack.journal.attempts(limit=1))
+    )
 
-    # Sent, applied, answer lost; the immediate re-check still shows the order pending.
+    # Sent, applied, answer lost; the immediate look-up does not show it yet (Pattern shows
+    # a cancellation only once it is effective): unknown, and the order held meanwhile.
     assert outcome.outcome is Outcome.UNKNOWN
+    assert any("untouched so far" in w for w in outcome.warnings)
+    [answered] = at_answer
+    assert answered.id == outcome.attempt_id
+    assert answered.outcome is Outcome.UNKNOWN and answered.open
     assert applied(stack.server, "pattern", ORDER)
-    assert_journalled(stack.journal, outcome, OPERATOR)
-    updates = await confirm_all(stack, outcome, request)
+    for update in updates:
+        assert_consistent(update, True)
     final = updates[-1]
     assert final.outcome is Outcome.COMPLETE and final.confirmed
+    assert done.outcome == final
+    assert_journalled(stack.journal, final, OPERATOR)
     attempt = stack.journal.get(outcome.attempt_id or 0)
     assert attempt is not None and attempt.outcome is Outcome.COMPLETE and attempt.confirmed
+    assert not attempt.open

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.app import StoplineApp
 from tui.core.domain import Outcome
+from tui.core.lifecycle import Done, NextStep
 from tui.sandbox import control, showcase
 
 from .conftest import StackFactory
@@ -28,7 +28,7 @@ async def test_faults_during_lookup_and_cancel_neither_crash_nor_freeze(
         stack.url, provider="pattern", mode="error", status=502, operations=["lookup"]
     )
     control.add_fault(stack.url, provider="rxuniverse", mode="reset", operations=["lookup"])
-    app = StoplineApp(service=stack.service, demo=True, show_timings=False)
+    app = stack.console()
     async with app.run_test(size=SIZE) as pilot:
         await look_up(pilot, order)  # Shoplazza: timeout then found; Pattern, Rx: errors
         screen = app.screen
@@ -44,28 +44,41 @@ async def test_faults_during_lookup_and_cancel_neither_crash_nor_freeze(
             operations=["cancel"],
             count=1,
         )
-        control.add_fault(
-            stack.url, provider="shoplazza", mode="malformed_json", operations=["lookup"], count=1
-        )
         await pilot.press("c")
         await pilot.pause()
         await pilot.press("down", "enter")  # first preset reason, then review
         await pilot.pause()
         await pilot.press("y")
+        # The look-up before sending went through; once the cancel is at the provider (whose
+        # answer will never come), the look-up that follows meets a broken body.
+        for _ in range(500):
+            if control.calls(stack.url, "cancel"):
+                break
+            await pilot.pause(0.01)
+        assert control.calls(stack.url, "cancel")
+        control.add_fault(
+            stack.url, provider="shoplazza", mode="malformed_json", operations=["lookup"], count=1
+        )
         await settle(pilot)
 
-        # The answer was lost after the cancel applied; the re-check's look-up met a broken
+        # The answer was lost after the cancel applied; the look-up after it met a broken
         # body, so the console says unknown — and the sandbox did cancel.
-        assert screen.last_outcome is not None
-        assert screen.last_outcome.outcome is Outcome.UNKNOWN
+        final = screen.last_final
+        assert isinstance(final, Done)
+        assert final.outcome.outcome is Outcome.UNKNOWN
+        assert any("look-up failed" in w for w in final.outcome.warnings)
+        assert screen.cancel_step() is NextStep.RECHECK
         assert applied(stack.server, "shoplazza", order)
         assert "UNKNOWN" in screen_text(app)
 
         # Still answering keys: retry re-checks (never re-sends) and settles it...
         await pilot.press("r")
         await settle(pilot)
-        assert screen.last_outcome.outcome is Outcome.COMPLETE
-        assert screen.last_outcome.confirmed
+        final = screen.last_final
+        assert isinstance(final, Done)
+        assert final.outcome.outcome is Outcome.COMPLETE
+        assert final.outcome.confirmed
+        assert len(control.calls(stack.url, "cancel")) == 1
         # ...help opens and closes, and a new look-up runs.
         await pilot.press("question_mark")
         await pilot.pause()
@@ -90,7 +103,7 @@ async def test_hostile_provider_text_is_inert_on_screen_and_in_screenshots(
     stack = make_stack()
     hostile = stack.server.sandbox.data.pattern[showcase.HOSTILE_TEXT_ORDER]
     hostile.note = f"{hostile.note} {HOSTILE_EXTRA}"  # a plain attribute: safe across threads
-    app = StoplineApp(service=stack.service, demo=True, show_timings=False)
+    app = stack.console()
     async with app.run_test(size=(160, 40)) as pilot:
         await look_up(pilot, showcase.HOSTILE_TEXT_ORDER)
         await pilot.press("c")
@@ -99,7 +112,9 @@ async def test_hostile_provider_text_is_inert_on_screen_and_in_screenshots(
         await pilot.pause()
         await pilot.press("y")
         await settle(pilot)
-        assert app.screen.last_outcome.outcome is Outcome.REFUSED  # the showcase's 409
+        final = app.screen.last_final
+        assert isinstance(final, Done)
+        assert final.outcome.outcome is Outcome.REFUSED  # the showcase's 409
         text = screen_text(app)
         assert "[bold red]x[/]" in text
         assert "[bold red]markup[/bold red]" in text
@@ -112,7 +127,7 @@ async def test_hostile_provider_text_is_inert_on_screen_and_in_screenshots(
 
 async def test_read_only_setting_hides_cancel(make_stack: StackFactory) -> None:
     stack = make_stack(read_only=True)
-    app = StoplineApp(service=stack.service, demo=True, show_timings=False)
+    app = stack.console()
     async with app.run_test(size=SIZE) as pilot:
         await look_up(pilot, OPEN_ORDER["shoplazza"])
         screen = app.screen
@@ -130,7 +145,7 @@ async def test_each_provider_shows_its_environment(make_stack: StackFactory) -> 
         pattern={"environment": "production"},
         ordermesh={"environment": "staging"},
     )
-    app = StoplineApp(service=stack.service, demo=True, show_timings=False)
+    app = stack.console()
     async with app.run_test(size=(160, 32)) as pilot:
         await pilot.pause()
         text = screen_text(app)

@@ -13,7 +13,7 @@ from tui.cli import exit_codes
 from tui.cli.main import run
 from tui.core.batch import BatchPlan, BatchRow, BatchRunner
 from tui.core.domain import CancelRequest
-from tui.core.journal import Journal
+from tui.core.journal import SqliteStore
 from tui.core.settings import ProviderSettings, load_settings
 from tui.sandbox import SandboxServer
 
@@ -35,7 +35,7 @@ def journal_rows() -> list[object]:
     path = load_settings().journal_path()
     if not path.exists():
         return []
-    with Journal(path) as journal:
+    with SqliteStore(path) as journal:
         return journal.attempts(limit=None)
 
 
@@ -99,7 +99,7 @@ async def test_batch_runner_preflight_refuses_read_only_rows(make_stack: StackFa
             2, CancelRequest(provider="shoplazza", order_id=OPEN_ORDER["shoplazza"], reason=REASON)
         ),
     ]
-    runner = BatchRunner(stack.service, stack.journal)
+    runner = BatchRunner(stack.service)
     plan = runner.preflight(BatchPlan(rows=rows))
     assert [e.line_no for e in plan.errors] == [1]
     assert "read-only" in plan.errors[0].message

@@ -13,7 +13,7 @@ import pytest
 
 from tui.cli import exit_codes
 from tui.cli.main import run
-from tui.core.journal import Journal
+from tui.core.journal import SqliteStore
 from tui.core.logs import LOG_NAME, setup_logging
 from tui.core.settings import load_settings
 from tui.sandbox import SandboxServer
@@ -67,7 +67,7 @@ def test_calls_are_logged_with_timings_and_request_ids_and_no_secret(
     assert any(m["method"] == "POST" and m["path"].endswith("/cancel") for m in shop)
     # Shoplazza stamps every answer with a Request-Id: the log keeps it, as does the journal.
     assert all(UUID.match(m["rid"]) for m in shop)
-    with Journal(load_settings().journal_path()) as journal:
+    with SqliteStore(load_settings().journal_path()) as journal:
         attempt = journal.attempts(limit=1)[0]
     assert attempt.request_id and attempt.request_id in {m["rid"] for m in shop}
     text = path.read_text(encoding="utf-8")
@@ -94,12 +94,12 @@ def test_a_crash_in_any_command_is_logged_not_printed(
     detach_log()
     monkeypatch.setenv("STOPLINE_SHOPLAZZA__BASE_URL", "https://shop.invalid")
     monkeypatch.setenv("STOPLINE_SHOPLAZZA__ACCESS_TOKEN", SECRET_VALUES[2])
-    Journal(load_settings().journal_path()).close()
+    SqliteStore(load_settings().journal_path()).close()
 
     def explode(*_args: object, **_kw: object) -> None:
         raise RuntimeError(f"disk on fire near {SECRET_VALUES[2]}")
 
-    monkeypatch.setattr(Journal, "attempts", explode)
+    monkeypatch.setattr(SqliteStore, "attempts", explode)
     try:
         code = run(["history"])
         out, err = capsys.readouterr()

@@ -5,15 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tui.cli import exit_codes
 from tui.cli.main import run
-from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, ItemSelection, Outcome
-from tui.core.journal import Journal
+from tui.core.domain import (
+    CancelledLine,
+    CancelOutcome,
+    CancelRequest,
+    ItemSelection,
+    Order,
+    Outcome,
+)
+from tui.core.holders import host_name
+from tui.core.journal import Holder, SqliteStore
 from tui.core.settings import load_settings
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,16 +59,47 @@ class Clock:
         return self.now
 
 
+def gone(operator: str) -> Holder:
+    """A holder whose process (on this host) has exited: its attempts are not in flight."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    started = psutil.Process(child.pid).create_time()
+    assert child.stdin is not None
+    child.stdin.close()
+    child.wait(timeout=10)
+    return Holder(operator=operator, host=host_name(), pid=child.pid, pid_started=started)
+
+
+@pytest.fixture
+def live_process() -> Iterator[psutil.Process]:
+    """A process that stays alive for the test (a holder still sending)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        yield psutil.Process(child.pid)
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
 def record(
-    journal: Journal,
+    journal: SqliteStore,
     clock: Clock,
     age: timedelta,
     provider: str,
     order_id: str,
     outcome: Outcome | None,
+    *,
+    holder: Holder | None = None,
+    lease: timedelta = timedelta(seconds=1),
     **fields: object,
 ) -> int:
-    """An attempt started ``age`` ago; ``outcome`` None leaves it unanswered (``sent``)."""
+    """An attempt claimed and sent ``age`` ago by ``holder`` (default: an exited process of
+    the operator), its window ``lease`` after that; ``outcome`` None leaves it unanswered
+    (``sent``)."""
     real_now = clock.now
     clock.now = datetime.now(UTC) - age
     items = fields.pop("items", ())
@@ -67,7 +110,14 @@ def record(
         items=items,  # type: ignore[arg-type]
         operator=str(fields.pop("operator", "ops-anna")),
     )
-    attempt_id = journal.begin(request)
+    holder = holder or gone(request.operator)
+    claim = journal.claim(
+        request, holder, lease_until=clock.now + lease, take_over=lambda _: False
+    )
+    attempt_id = claim.attempt_id
+    assert attempt_id is not None, claim
+    before = Order(provider=provider, order_id=order_id, status="open")
+    journal.mark_sent(attempt_id, before, lease_until=clock.now + lease)
     if outcome is not None:
         journal.finish(
             attempt_id,
@@ -82,7 +132,7 @@ def record(
 def filled() -> dict[str, int]:
     """Five attempts in the demo journal (nothing is configured in the tests' environment)."""
     clock = Clock()
-    with Journal(demo_journal_path(), clock=clock) as journal:
+    with SqliteStore(demo_journal_path(), clock=clock) as journal:
         return {
             "old_pattern": record(
                 journal, clock, timedelta(days=10), "pattern", "P-1", Outcome.COMPLETE,
@@ -127,9 +177,10 @@ def test_empty_journal_in_every_format_creates_nothing(
 
 
 CSV_HEADER = (
-    "id", "started_at", "finished_at", "updated_at", "operator", "provider", "order_id",
-    "reason", "reason_code", "items", "state", "outcome", "confirmed", "http_status",
-    "request_id", "cancelled", "not_cancelled", "warnings", "message", "duration_ms",
+    "id", "started_at", "sent_at", "finished_at", "updated_at", "operator", "host", "pid",
+    "provider", "order_id", "reason", "reason_code", "items", "state", "open", "standing",
+    "outcome", "confirmed", "http_status", "request_id", "cancelled", "not_cancelled",
+    "warnings", "message", "duration_ms",
 )  # fmt: skip
 
 
@@ -141,16 +192,23 @@ def test_json_lists_attempts_newest_first_with_the_documented_fields(
     attempts = json.loads(out)
     assert [a["id"] for a in attempts] == sorted(filled.values(), reverse=True)
     required = {
-        "id", "started_at", "finished_at", "operator", "provider", "order_id", "reason",
-        "items", "outcome", "http_status", "cancelled", "not_cancelled", "message",
+        "id", "started_at", "sent_at", "finished_at", "operator", "host", "pid", "provider",
+        "order_id", "reason", "items", "state", "open", "standing", "outcome", "http_status",
+        "cancelled", "not_cancelled", "message",
     }  # fmt: skip
     assert all(required <= a.keys() for a in attempts)
+    assert all("before" not in a and "lease_until" not in a for a in attempts)
     by_id = {a["id"]: a for a in attempts}
     sent = by_id[filled["shop_sent"]]
     assert (sent["outcome"], sent["state"], sent["finished_at"]) == ("unknown", "sent", None)
+    assert (sent["open"], sent["standing"], sent["host"]) == (True, "open", host_name())
+    assert isinstance(sent["pid"], int) and sent["sent_at"]
     old = by_id[filled["old_pattern"]]
     assert old["cancelled"] == [{"id": "4100001", "status": "cancelled", "quantity": None}]
     assert old["operator"] == "ops-anna"
+    assert (old["open"], old["standing"]) == (False, "settled")
+    unknown = by_id[filled["pattern_unknown"]]
+    assert (unknown["state"], unknown["open"], unknown["standing"]) == ("finished", True, "open")
 
 
 @pytest.mark.parametrize(
@@ -166,6 +224,9 @@ def test_json_lists_attempts_newest_first_with_the_documented_fields(
         (["--outcome", "error", "--order", "P-1"], []),
         (["--limit", "2"], ["pattern_unknown", "pattern_error"]),
         (["-n", "1", "--provider", "ordermesh"], ["mesh_refused"]),
+        (["--open"], ["pattern_unknown", "shop_sent"]),
+        (["--open", "--provider", "shoplazza"], ["shop_sent"]),
+        (["--open", "--outcome", "complete"], []),
     ],
 )
 def test_filters(
@@ -191,7 +252,7 @@ def test_human_table_shows_state_and_never_interprets_markup(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     clock = Clock()
-    with Journal(demo_journal_path(), clock=clock) as journal:
+    with SqliteStore(demo_journal_path(), clock=clock) as journal:
         record(journal, clock, timedelta(0), "pattern", "P-9", None)
         record(
             journal, clock, timedelta(0), "pattern", "P-[b]8[/b]", Outcome.REFUSED,
@@ -203,12 +264,13 @@ def test_human_table_shows_state_and_never_interprets_markup(
     assert "[bold red]x[/] seal RED ding" in out
     assert "\x1b" not in out and "\x07" not in out
     assert "no answer recorded" in out
+    assert "OPEN: holds the order until reconciled" in out
     assert "HTTP 409" in out
 
 
 def test_csv_neutralises_formulas_in_every_cell(capsys: pytest.CaptureFixture[str]) -> None:
     clock = Clock()
-    with Journal(demo_journal_path(), clock=clock) as journal:
+    with SqliteStore(demo_journal_path(), clock=clock) as journal:
         record(
             journal, clock, timedelta(0), "ordermesh", "@SUM(A1:A9)", Outcome.PARTIAL,
             reason='=HYPERLINK("http://evil.example","open")',
@@ -233,6 +295,7 @@ def test_csv_neutralises_formulas_in_every_cell(capsys: pytest.CaptureFixture[st
     assert cells["warnings"] == "'@warn"
     assert cells["cancelled"] == "'=L1=1"
     assert cells["outcome"] == "partial"
+    assert (cells["standing"], cells["state"]) == ("settled", "finished")
 
 
 def test_configured_providers_read_the_real_journal_and_demo_the_demo_one(
@@ -241,9 +304,9 @@ def test_configured_providers_read_the_real_journal_and_demo_the_demo_one(
     monkeypatch.setenv("STOPLINE_SHOPLAZZA__BASE_URL", "https://shop.example.com/openapi")
     monkeypatch.setenv("STOPLINE_SHOPLAZZA__ACCESS_TOKEN", "not-a-real-token")
     clock = Clock()
-    with Journal(load_settings().journal_path(), clock=clock) as journal:
+    with SqliteStore(load_settings().journal_path(), clock=clock) as journal:
         real = record(journal, clock, timedelta(0), "shoplazza", "1001", Outcome.COMPLETE)
-    with Journal(demo_journal_path(), clock=clock) as journal:
+    with SqliteStore(demo_journal_path(), clock=clock) as journal:
         record(journal, clock, timedelta(0), "pattern", "DEMO-1", Outcome.COMPLETE)
         demo = record(journal, clock, timedelta(0), "pattern", "DEMO-2", Outcome.COMPLETE)
     _, out, err = history(capsys, "--json")
@@ -253,6 +316,73 @@ def test_configured_providers_read_the_real_journal_and_demo_the_demo_one(
     out, _ = capsys.readouterr()
     assert code == exit_codes.OK
     assert ids(out)[0] == demo
+
+
+def test_open_shows_who_holds_each_order_and_whether_it_is_still_in_flight(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    live_process: psutil.Process,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    clock = Clock()
+    sending = Holder(
+        operator="ops-bea",
+        host=host_name(),
+        pid=live_process.pid,
+        pid_started=live_process.create_time(),
+    )
+    elsewhere = Holder(operator="ops-carl", host="packing-station-2", pid=77)
+    with SqliteStore(demo_journal_path(), clock=clock) as journal:
+        settled = record(journal, clock, timedelta(minutes=9), "pattern", "P-1", Outcome.COMPLETE)
+        dead = record(journal, clock, timedelta(minutes=8), "pattern", "P-2", None)
+        live = record(journal, clock, timedelta(minutes=7), "pattern", "P-3", None, holder=sending)
+        remote = record(
+            journal, clock, timedelta(minutes=1), "ordermesh", "O-4", None,
+            holder=elsewhere, lease=timedelta(hours=1),
+        )  # fmt: skip
+        expired = record(
+            journal, clock, timedelta(minutes=6), "ordermesh", "O-5", None,
+            holder=elsewhere, lease=timedelta(minutes=1),
+        )  # fmt: skip
+
+    code, out, _ = history(capsys, "--open", "--json")
+    assert code == exit_codes.OK
+    rows = {a["id"]: a for a in json.loads(out)}
+    assert settled not in rows
+    assert {i: (rows[i]["standing"], rows[i]["operator"], rows[i]["host"]) for i in rows} == {
+        dead: ("open", "ops-anna", host_name()),
+        live: ("in flight", "ops-bea", host_name()),
+        remote: ("in flight", "ops-carl", "packing-station-2"),
+        expired: ("open", "ops-carl", "packing-station-2"),
+    }
+    assert rows[live]["pid"] == live_process.pid
+
+    code, out, _ = history(capsys, "--open")
+    assert code == exit_codes.OK
+    assert f"IN FLIGHT on {host_name()} (pid {live_process.pid})" in out
+    assert "IN FLIGHT on packing-station-2 (pid 77)" in out
+    assert out.count("OPEN: holds the order until reconciled") == 2
+    assert "P-1" not in out
+
+    code, out, _ = history(capsys, "--open", "--csv")
+    header, *lines = list(csv.reader(io.StringIO(out)))
+    cells = [dict(zip(header, line, strict=True)) for line in lines]
+    assert {(c["order_id"], c["standing"], c["operator"], c["host"]) for c in cells} == {
+        ("P-2", "open", "ops-anna", host_name()),
+        ("P-3", "in flight", "ops-bea", host_name()),
+        ("O-4", "in flight", "ops-carl", "packing-station-2"),
+        ("O-5", "open", "ops-carl", "packing-station-2"),
+    }
+    # Yes/no like ``confirmed``, for a spreadsheet.
+    assert {c["open"] for c in cells} == {"yes"}
+
+
+def test_open_with_nothing_open_says_so(
+    filled: dict[str, int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = history(capsys, "--open", "--provider", "ordermesh")
+    assert code == exit_codes.OK
+    assert out.strip() == "No attempts recorded that match."
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from tui.core.batch import BatchPlan, BatchResult, BatchRunner, BatchSummary
-    from tui.core.service import StoplineService
 
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
@@ -33,16 +32,20 @@ provider or reason cells take --provider / --reason. Blank lines and lines start
 are ignored. Bad rows are reported with their line number and never sent.
 
 Run again with the same file to resume: orders the journal shows settled are skipped, and an
-order whose earlier cancel is unknown is looked up first and sent again only if it is open.
+order whose earlier cancel is unknown is reconciled first: looked up and compared with its
+state before that cancel; it is sent again only when the look-up shows it untouched after
+the earlier request's window. An order another attempt holds (another batch, another
+supervisor) is reported as held and never sent twice.
 """
 
 EPILOG = """\
 exit codes:
-  0  every order complete            4  refused by the provider
-  1  an error (nothing applied)      5  not found
-  2  bad usage or bad rows           6  outcome unknown: look the orders up first
+  0  every order complete            5  not found
+  1  an error (nothing applied)      6  outcome unknown: run again later to reconcile
+  2  bad usage or bad rows           7  held by another attempt: not sent
   3  partial                       130  interrupted (ctrl-c or SIGTERM): run again to resume
-  the first that applies of 6, 1, 3, 4, 5 wins.
+  4  refused by the provider
+  the first that applies of 6, 7, 1, 3, 4, 5 wins.
 """
 
 
@@ -125,7 +128,7 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
                 closed = True
 
         try:
-            runner = BatchRunner(service, _resume_log(service), args.concurrency)
+            runner = BatchRunner(service, args.concurrency)
             plan = runner.preflight(plan)  # provider configured, not read-only, items allowed
             if not plan.rows:
                 report_bad_rows(plan, args.json)
@@ -167,12 +170,6 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
             "again to resume: settled orders are skipped, unknown ones re-checked first.\n"
         )
     return code
-
-
-def _resume_log(service: StoplineService) -> Any:
-    """The service's journal (it has ``latest_for``/``update``), or None without one."""
-    journal = service.journal
-    return journal if hasattr(journal, "latest_for") else None
 
 
 async def _run_interruptibly(
@@ -249,6 +246,7 @@ def _progress(total: int) -> Progress:
 
 
 def _counts_text(summary: BatchSummary) -> str:
+    """The progress line's counts, from the summary's running counts (never recounted)."""
     return "  ".join(f"{name.replace('_', ' ')} {n}" for name, n in summary.by_outcome().items())
 
 
@@ -275,13 +273,15 @@ def confirm(runner: BatchRunner, plan: BatchPlan) -> bool:
     itemised = sum(1 for row in plan.rows if row.request.items)
     if itemised:
         out.append(f"  {itemised} of them for chosen items only")
-    actions = runner.preview(plan.rows)
+    import asyncio
+
+    actions = asyncio.run(runner.preview(plan.rows))
     if actions.get(Action.SKIP):
         out.append(f"  {actions[Action.SKIP]} settled earlier (journal): will be skipped")
     if actions.get(Action.RECHECK):
         out.append(
-            f"  {actions[Action.RECHECK]} with an unknown earlier attempt: looked up first, "
-            "sent only if still open"
+            f"  {actions[Action.RECHECK]} with an unknown or open earlier attempt: reconciled "
+            "first, sent only if the look-up shows it untouched"
         )
     if actions.get(Action.RESEND):
         out.append(f"  {actions[Action.RESEND]} whose earlier attempt failed: sent again")
@@ -325,11 +325,11 @@ def report_bad_rows(plan: BatchPlan, json_lines: bool) -> None:
 def exit_code(summary: BatchSummary, plan: BatchPlan, *, interrupted: bool) -> int:
     """0 only when every order is complete and no row was bad; see ``EPILOG``."""
     from tui.cli import exit_codes
-    from tui.core.batch import exit_outcome
+    from tui.core.batch import exit_status
 
     if interrupted:
         return INTERRUPTED
-    deciding = exit_outcome(summary)
+    deciding = exit_status(summary)
     if deciding is not None:
         return exit_codes.BY_OUTCOME[deciding]
     if plan.errors or summary.not_run:
@@ -342,19 +342,20 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from tui.cli.render import OUTCOME_STYLE, console, t
+    from tui.cli.render import STATUS_STYLE, console, t
+    from tui.core.batch import HELD
     from tui.core.domain import PROVIDER_LABELS, Outcome
 
     out = console()
     head = Text.assemble((f"{summary.total} order(s): ", "bold"))
     parts = [
-        t(f"{name.replace('_', ' ')} {n}", OUTCOME_STYLE[Outcome(name)])
+        t(f"{name.replace('_', ' ')} {n}", STATUS_STYLE.get(name, ""))
         for name, n in summary.by_outcome().items()
     ]
     head.append_text(Text(", ").join(parts) if parts else t("none finished"))
     extras = []
     if summary.skipped:
-        extras.append(f"{summary.skipped} not sent again (journal)")
+        extras.append(f"{summary.skipped} not sent (journal or look-up)")
     if summary.not_run:
         extras.append(f"{summary.not_run} not run")
     if plan.errors:
@@ -362,11 +363,7 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
     if extras:
         head.append(f"  ({'; '.join(extras)})", style="dim")
     out.print(head)
-    unconfirmed = sum(
-        1
-        for r in summary.results
-        if r.outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not r.outcome.confirmed
-    )
+    unconfirmed = summary.unconfirmed
     if unconfirmed:
         out.print(
             t(
@@ -376,7 +373,7 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
             )
         )
     rest = sorted(
-        (r for r in summary.results if r.outcome.outcome is not Outcome.COMPLETE),
+        (r for r in summary.results if r.status != Outcome.COMPLETE.value),
         key=lambda r: r.line_no,
     )
     if rest:
@@ -385,23 +382,35 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
             table.add_column(column, overflow="fold")
         for r in rest:
             o = r.outcome
-            detail = "; ".join(x for x in (r.note, o.message, *o.warnings[-1:]) if x)
+            said = (o.message, *o.warnings[-1:]) if o is not None else ()
+            detail = "; ".join(dict.fromkeys(x for x in (r.note, *said) if x))
+            request = r.row.request
             table.add_row(
                 t(r.line_no),
-                t(PROVIDER_LABELS.get(o.provider, o.provider)),
-                t(o.order_id, "bold"),
-                t(o.outcome.value.replace("_", " "), OUTCOME_STYLE[o.outcome]),
+                t(PROVIDER_LABELS.get(request.provider, request.provider)),
+                t(request.order_id, "bold"),
+                t(r.status.replace("_", " "), STATUS_STYLE.get(r.status, "")),
                 t(detail),
             )
         out.print()
         out.print(table)
-    unknown = summary.by_outcome().get(Outcome.UNKNOWN.value, 0)
+    unknown = summary.counts[Outcome.UNKNOWN.value]
     if unknown:
         out.print()
         out.print(
             t(
-                f"{unknown} unknown: the cancel may have taken effect. Run the same batch again: "
-                "it looks these orders up first and sends only to those still open.",
+                f"{unknown} unknown: the cancel may have taken effect. Run the same batch again "
+                "later: it reconciles these orders first and sends only to those the look-up "
+                "shows untouched once their window has passed.",
+                "yellow",
+            )
+        )
+    held = summary.counts[HELD]
+    if held:
+        out.print(
+            t(
+                f"{held} held by another attempt (another batch or supervisor): not sent. "
+                "stopline history --open shows who holds them.",
                 "yellow",
             )
         )

@@ -13,6 +13,8 @@ from tui.cli.render import (
     console,
     lines_table,
     lookup_table,
+    not_sent_public,
+    not_sent_report,
     outcome_report,
     print_json,
     t,
@@ -25,6 +27,7 @@ from tui.core.domain import (
     LookupState,
 )
 from tui.core.identifiers import InvalidInput, parse_item_spec, validate_identifier
+from tui.core.lifecycle import NotSent, Why
 from tui.runtime import Runtime, open_runtime
 
 
@@ -108,17 +111,36 @@ async def cancel(args: argparse.Namespace) -> int:
             if not args.yes and not _confirm(request):
                 sys.stderr.write("stopline: not sent\n")
                 return exit_codes.USAGE
-            outcome = await service.cancel(request)
-            if args.wait and service.provider(provider).cancel_is_async:
-                async for update in service.confirm(outcome, request):
-                    outcome = update
+            final = await service.cancel(request, confirm=args.wait)
+    out = console()
+    if isinstance(final, NotSent):
+        if args.json:
+            print_json(not_sent_public(final))
+        else:
+            for part in not_sent_report(final):
+                out.print(part)
+        return not_sent_exit_code(final)
+    outcome = final.outcome
     if args.json:
-        print_json(outcome.to_public())
+        print_json({**outcome.to_public(), "sent": True, "attempt_id": outcome.attempt_id})
     else:
-        out = console()
+        for note in final.notes:
+            out.print(t(f"note: {note}", "dim"))
         for part in outcome_report(outcome):
             out.print(part)
     return exit_codes.BY_OUTCOME[outcome.outcome]
+
+
+def not_sent_exit_code(final: NotSent) -> int:
+    """7 when another attempt holds the order; an earlier attempt's outcome decides when it
+    settled the order; 0 when it is cancelled already; 5 not found; 1 no look-up."""
+    if final.held:
+        return exit_codes.HELD
+    if final.why is Why.ALREADY_CANCELLED:
+        return exit_codes.OK
+    if final.outcome is not None:
+        return exit_codes.BY_OUTCOME[final.outcome.outcome]
+    return exit_codes.FAILURE
 
 
 def config_check() -> int:
@@ -156,7 +178,7 @@ def locate() -> int:
         settings = Settings.model_construct()
     out = console()
     data_dir = settings.resolved_data_dir()
-    rows = [
+    rows: list[tuple[str, object]] = [
         ("config", config_path()),
         ("data", data_dir),
         ("journal", data_dir / "journal.sqlite3"),
@@ -164,8 +186,12 @@ def locate() -> int:
         ("log", settings.resolved_log_dir() / LOG_NAME),
         ("themes", config_path().parent / "themes"),
     ]
+    if settings.journal_url is not None:
+        from tui.core.journal.postgres import redacted_url
+
+        rows.insert(2, ("shared journal", redacted_url(settings.journal_url.get_secret_value())))
     for name, path in rows:
-        out.print(t(f"{name:<13} {path}"), soft_wrap=True)
+        out.print(t(f"{name:<14} {path}"), soft_wrap=True)
     return exit_codes.OK
 
 

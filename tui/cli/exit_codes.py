@@ -12,9 +12,12 @@ REFUSED = 4
 NOT_FOUND = 5
 UNKNOWN = 6
 """A cancel was sent and its result is unknown: look it up before trying again."""
+HELD = 7
+"""Nothing was sent: another attempt holds the order (in flight, awaiting confirmation, or
+unknown until reconciled)."""
 
-# Keyed by the outcome's value so that importing this module stays free of pydantic
-# (the console's first frame does not wait for it).
+# Keyed by the outcome's value (or a batch status), so that importing this module stays
+# free of pydantic (the console's first frame does not wait for it).
 BY_OUTCOME: dict[str, int] = {
     "complete": OK,
     "partial": PARTIAL,
@@ -22,4 +25,6 @@ BY_OUTCOME: dict[str, int] = {
     "not_found": NOT_FOUND,
     "unknown": UNKNOWN,
     "error": FAILURE,
+    "held": HELD,
+    "already_cancelled": OK,
 }

@@ -23,6 +23,34 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1_000_000
 OUTCOMES = ("complete", "partial", "refused", "not_found", "unknown", "error")
 """The values of ``tui.core.domain.Outcome`` (spelt out to keep this module's import light)."""
+CSV_FIELDS = (
+    "id",
+    "started_at",
+    "sent_at",
+    "finished_at",
+    "updated_at",
+    "operator",
+    "host",
+    "pid",
+    "provider",
+    "order_id",
+    "reason",
+    "reason_code",
+    "items",
+    "state",
+    "open",
+    "standing",
+    "outcome",
+    "confirmed",
+    "http_status",
+    "request_id",
+    "cancelled",
+    "not_cancelled",
+    "warnings",
+    "message",
+    "duration_ms",
+)
+"""``--csv`` columns: the journal's public fields plus ``standing``."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -56,6 +84,12 @@ def add_parser(subparsers: Any) -> None:
         choices=OUTCOMES,
         help="only attempts with this outcome (unknown includes unfinished ones)",
     )
+    p.add_argument(
+        "--open",
+        action="store_true",
+        help="only open attempts: in flight, or unknown and holding their order until "
+        "reconciled",
+    )
 
 
 def demo_journal_wanted(settings: Settings, demo: bool) -> bool:
@@ -72,14 +106,16 @@ def journal_path_for(settings: Settings, demo: bool) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio
     import sys
 
     from tui.cli import exit_codes
     from tui.cli.commands import check_provider
     from tui.cli.main import fail
     from tui.core.identifiers import InvalidInput, validate_identifier
-    from tui.core.journal import Journal, JournalError, parse_since
+    from tui.core.journal import JournalError, SqliteJournal, parse_since
     from tui.core.settings import load_settings
+    from tui.runtime import open_journal
 
     if not 1 <= args.limit <= MAX_LIMIT:
         raise InvalidInput(f"--limit must be between 1 and {MAX_LIMIT}")
@@ -90,26 +126,36 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     demo = demo_journal_wanted(settings, args.demo)
     path = journal_path_for(settings, args.demo)
+    shared = settings.journal_url is not None and not demo
     attempts: list[Attempt] = []
-    if path.exists():  # reading never creates a journal
+
+    async def read() -> list[Attempt]:
+        journal = open_journal(settings) if shared else SqliteJournal.open(path)
         try:
-            with Journal(path) as journal:
-                attempts = journal.attempts(
-                    limit=args.limit,
-                    provider=provider,
-                    order_id=order_id,
-                    since=since,
-                    outcome=args.outcome,
-                )
+            return await journal.attempts(
+                limit=args.limit,
+                provider=provider,
+                order_id=order_id,
+                since=since,
+                outcome=args.outcome,
+                open_only=args.open,
+            )
+        finally:
+            await journal.aclose()
+
+    if shared or path.exists():  # reading never creates a local journal
+        try:
+            attempts = asyncio.run(read())
         except JournalError as exc:
             return fail(exit_codes.FAILURE, str(exc))
+    where = "shared" if shared else str(path)
 
     if args.json:
         from tui.cli.render import print_json
 
-        print_json([attempt.to_public() for attempt in attempts])
+        print_json([public_row(attempt, where) for attempt in attempts])
     elif args.csv:
-        write_csv(attempts, sys.stdout)
+        write_csv(attempts, sys.stdout, where)
     else:
         from tui.cli.render import console, t
 
@@ -119,28 +165,43 @@ def run(args: argparse.Namespace) -> int:
         if not attempts:
             out.print(t("No attempts recorded" + (" that match." if _filtered(args) else ".")))
         else:
-            out.print(history_table(attempts))
+            out.print(history_table(attempts, where))
     return exit_codes.OK
 
 
 def _filtered(args: argparse.Namespace) -> bool:
-    return any(getattr(args, name) for name in ("provider", "order", "since", "outcome"))
+    return any(getattr(args, name) for name in ("provider", "order", "since", "outcome", "open"))
 
 
 # -- output ----------------------------------------------------------------------------------
 
 
-def csv_cells(attempt: Attempt) -> list[str]:
+def standing(attempt: Attempt, journal: str) -> str:
+    """``in flight`` (its process is sending it), ``open`` (unknown, holding its order until
+    reconciled), ``settled`` or ``withdrawn``."""
+    from tui.core.holders import in_flight
+
+    if in_flight(attempt, journal):
+        return "in flight"
+    if attempt.open:
+        return "open"
+    return "withdrawn" if attempt.state == "withdrawn" else "settled"
+
+
+def public_row(attempt: Attempt, journal: str) -> dict[str, object]:
+    return {**attempt.to_public(), "standing": standing(attempt, journal)}
+
+
+def csv_cells(attempt: Attempt, journal: str) -> list[str]:
     """One attempt as CSV cells, every one through ``csv_safe`` (formulas made inert).
 
     List fields are flattened for a spreadsheet: items as in a batch file (``ID=QTY;ID2``),
     cancelled lines ``ID;ID2``, lines not cancelled ``ID: reason; …``, warnings ``; ``-joined.
     """
     from tui.core.batch import format_items
-    from tui.core.journal import PUBLIC_FIELDS
     from tui.core.text import csv_safe
 
-    public = attempt.to_public()
+    public = public_row(attempt, journal)
     flat: dict[str, object] = {
         **public,
         "items": format_items(attempt.items),
@@ -152,22 +213,21 @@ def csv_cells(attempt: Attempt) -> list[str]:
         ),
         "warnings": "; ".join(attempt.warnings),
         "confirmed": "yes" if attempt.confirmed else "no",
+        "open": "yes" if attempt.open else "no",
     }
-    return [csv_safe("" if flat.get(name) is None else flat[name]) for name in PUBLIC_FIELDS]
+    return [csv_safe("" if flat.get(name) is None else flat[name]) for name in CSV_FIELDS]
 
 
-def write_csv(attempts: list[Attempt], file: Any) -> None:
+def write_csv(attempts: list[Attempt], file: Any, journal: str) -> None:
     import csv
 
-    from tui.core.journal import PUBLIC_FIELDS
-
     writer = csv.writer(file, lineterminator="\n")
-    writer.writerow(PUBLIC_FIELDS)
+    writer.writerow(CSV_FIELDS)
     for attempt in attempts:
-        writer.writerow(csv_cells(attempt))
+        writer.writerow(csv_cells(attempt, journal))
 
 
-def history_table(attempts: list[Attempt]) -> Table:
+def history_table(attempts: list[Attempt], journal: str) -> Table:
     """A compact table of attempts, every cell a plain ``Text`` (never markup)."""
     from rich.table import Table
 
@@ -181,6 +241,11 @@ def history_table(attempts: list[Attempt]) -> Table:
     table.add_column("detail", overflow="fold", min_width=24)
     for a in attempts:
         detail: list[str] = []
+        where = standing(a, journal)
+        if where == "in flight":
+            detail.append(f"IN FLIGHT on {a.host or 'this host'} (pid {a.pid})")
+        elif where == "open":
+            detail.append("OPEN: holds the order until reconciled")
         if a.state == "sent":
             detail.append("no answer recorded")
         elif a.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not a.confirmed:
@@ -198,7 +263,9 @@ def history_table(attempts: list[Attempt]) -> Table:
             t(a.operator),
             t(a.provider),
             t(a.order_id, "bold"),
-            t(a.outcome.value.replace("_", " "), OUTCOME_STYLE.get(a.outcome, "")),
+            t("in flight", "bold cyan")
+            if where == "in flight"
+            else t(a.outcome.value.replace("_", " "), OUTCOME_STYLE.get(a.outcome, "")),
             _detail(" · ".join(detail)),
         )
     return table

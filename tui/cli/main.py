@@ -19,7 +19,7 @@ exit codes:
   0  complete (lookup: found)       4  refused by the provider
   1  any other failure              5  not found
   2  bad input or usage             6  outcome unknown: look the order up first
-  3  partial
+  3  partial                        7  not sent: another attempt holds the order
 """
 
 
@@ -95,10 +95,11 @@ def build_parser() -> Parser:
     )
     p.add_argument("--seed", type=int, default=None, help="demo data seed")
 
-    from tui.cli import batch_cmd, history_cmd
+    from tui.cli import batch_cmd, history_cmd, journal_cmd
 
     history_cmd.add_parser(sub)
     batch_cmd.add_parser(sub)
+    journal_cmd.add_parser(sub)
     return parser
 
 
@@ -208,6 +209,12 @@ def _batch(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _journal(args: argparse.Namespace) -> int:
+    from tui.cli.journal_cmd import run
+
+    return run(args)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "lookup": _lookup,
     "cancel": _cancel,
@@ -216,4 +223,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sandbox": _sandbox,
     "history": _history,
     "batch": _batch,
+    "journal": _journal,
 }

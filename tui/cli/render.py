@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tui.core.domain import PROVIDER_LABELS, CancelOutcome, LookupResult, LookupState, Outcome
+from tui.core.lifecycle import NotSent, Why
 from tui.core.text import clean
 
 OUTCOME_STYLE = {
@@ -23,6 +24,14 @@ OUTCOME_STYLE = {
     Outcome.UNKNOWN: "bold yellow",
     Outcome.ERROR: "bold red",
 }
+
+
+STATUS_STYLE: dict[str, str] = {
+    **{outcome.value: style for outcome, style in OUTCOME_STYLE.items()},
+    "held": "bold yellow",
+    "already_cancelled": "dim",
+}
+"""Styles of a batch row's status (an outcome, or held / cancelled already)."""
 
 
 def console(file: TextIO | None = None) -> Console:
@@ -85,6 +94,64 @@ def lines_table(results: Iterable[LookupResult]) -> Table | None:
                     else t(f"no: {line.not_cancellable_reason or ''}", "red"),
                 )
     return table if rows else None
+
+
+def not_sent_report(final: NotSent) -> list[Any]:
+    """Renderables for a cancel that was not sent: why, and who holds the order."""
+    parts: list[Any] = [
+        Text.assemble(
+            t(PROVIDER_LABELS.get(final.request.provider, final.request.provider), "bold"),
+            " ",
+            t(final.request.order_id, "bold"),
+            ": ",
+            t("NOT SENT", "bold yellow" if final.held else "bold"),
+        ),
+        Text.assemble("  ", t(final.message)),
+    ]
+    if final.outcome is not None and final.why is not Why.NOT_FOUND:
+        parts.append(Text("  earlier outcome:", style="dim"))
+        parts.extend(outcome_report(final.outcome)[1:])
+    return parts
+
+
+def not_sent_public(final: NotSent) -> dict[str, Any]:
+    """The ``--json`` shape of a cancel that was not sent."""
+    body: dict[str, Any] = (
+        final.outcome.to_public()
+        if final.outcome is not None
+        else {
+            "provider": final.request.provider,
+            "order_id": final.request.order_id,
+            "outcome": None,
+            "http_status": None,
+            "message": final.message,
+            "confirmed": False,
+            "cancelled": [],
+            "not_cancelled": [],
+            "warnings": [],
+            "request_id": None,
+        }
+    )
+    attempt = final.attempt
+    holder = (
+        {
+            "attempt_id": attempt.id,
+            "operator": attempt.operator,
+            "host": attempt.host,
+            "pid": attempt.pid,
+            "since": attempt.started_at.isoformat(),
+            "state": attempt.state.value,
+        }
+        if attempt is not None
+        else None
+    )
+    return {
+        **body,
+        "sent": False,
+        "not_sent": final.why.value,
+        "reason_not_sent": final.message,
+        "attempt": holder,
+    }
 
 
 def outcome_report(outcome: CancelOutcome) -> list[Any]:

@@ -10,6 +10,9 @@ Control endpoints (never subject to faults):
 - `DELETE /_sandbox/faults`         → remove every rule
 - `POST   /_sandbox/reset`          → restore the demo data
 - `POST   /_sandbox/revoke_tokens`  → invalidate every issued bearer token
+- `GET    /_sandbox/calls`          → every provider request received, in order
+                                      (`?operation=cancel` for one kind)
+- `DELETE /_sandbox/calls`          → forget them
 """
 
 from __future__ import annotations
@@ -86,8 +89,21 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
     async def revoke_tokens(request: Request) -> Response:
         return json_response({"revoked": sandbox.tokens.revoke_all()})
 
+    async def calls(request: Request) -> Response:
+        wanted = request.query_params.get("operation")
+        return json_response(
+            [c.describe() for c in sandbox.calls if wanted is None or c.operation == wanted]
+        )
+
+    async def forget_calls(request: Request) -> Response:
+        count = len(sandbox.calls)
+        sandbox.calls.clear()
+        return json_response({"forgotten": count})
+
     return [
         Route("/health", health, methods=["GET"]),
+        Route("/calls", calls, methods=["GET"]),
+        Route("/calls", forget_calls, methods=["DELETE"]),
         Route("/orders", orders, methods=["GET"]),
         Route("/showcase", showcase, methods=["GET"]),
         Route("/faults", list_faults, methods=["GET"]),

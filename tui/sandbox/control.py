@@ -61,6 +61,17 @@ def reset(root_url: str) -> None:
     _checked(_client().post(_url(root_url, "reset")))
 
 
+def calls(root_url: str, operation: str | None = None) -> list[dict[str, str]]:
+    """The provider requests the sandbox received, in order (``operation``: e.g. ``cancel``)."""
+    params = {"operation": operation} if operation else None
+    return _checked(_client().get(_url(root_url, "calls"), params=params))
+
+
+def forget_calls(root_url: str) -> int:
+    """Forget the requests received so far; returns how many there were."""
+    return int(_checked(_client().delete(_url(root_url, "calls")))["forgotten"])
+
+
 def revoke_tokens(root_url: str) -> int:
     """Invalidate every issued bearer token; returns how many were alive."""
     return int(_checked(_client().post(_url(root_url, "revoke_tokens")))["revoked"])

@@ -10,7 +10,9 @@ import asyncio
 import random
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +23,7 @@ from .faults import FaultRegistry, misbehave
 from .tokens import TokenStore
 
 Handler = Callable[[Request], Awaitable[Response]]
+MAX_CALLS_KEPT = 200_000
 
 
 class LeakyBucket:
@@ -44,6 +47,26 @@ class LeakyBucket:
         return True
 
 
+@dataclass(frozen=True)
+class Call:
+    """One provider request as the sandbox received it."""
+
+    provider: str
+    operation: str
+    method: str
+    path: str
+    query: str
+
+    def describe(self) -> dict[str, str]:
+        return {
+            "provider": self.provider,
+            "operation": self.operation,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+        }
+
+
 class Sandbox:
     """Everything the simulated providers share."""
 
@@ -59,6 +82,8 @@ class Sandbox:
             random.Random(f"{config.seed}:faults"),
         )
         self._buckets: dict[str, LeakyBucket] = {}
+        self.calls: deque[Call] = deque(maxlen=MAX_CALLS_KEPT)
+        """The provider requests that arrived, in order (tests count the cancels)."""
 
     def reset(self) -> None:
         """Restore the demo data (tokens and fault rules stay as they are)."""
@@ -85,6 +110,9 @@ class Sandbox:
         stamp_request_id = provider == "shoplazza"
 
         async def run(request: Request) -> Response:
+            self.calls.append(
+                Call(provider, operation, request.method, request.url.path, request.url.query)
+            )
             plan = self.faults.plan(provider, operation)
             if plan.delay_before_s:
                 await asyncio.sleep(plan.delay_before_s)
