@@ -14,8 +14,9 @@ from textual.message import Message
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tui.core.domain import CancelOutcome, CancelRequest, LookupResult
+    from tui.core.domain import CancelRequest, LookupResult
     from tui.core.journal import Attempt
+    from tui.core.lifecycle import CancelEvent, Reconciled
     from tui.core.service import StoplineService
     from tui.runtime import Runtime
 
@@ -70,23 +71,28 @@ class LookupFinished(Message):
         self.generation = generation
 
 
-class CancelSent(Message):
-    """A confirmed request is on its way to the provider."""
+class CancelProgress(Message):
+    """One event of a cancel's lifecycle (:mod:`tui.core.lifecycle`): sending, answered,
+    a confirmation update, done, or not sent. A queued confirmation update is replaced by a
+    newer one for the same request, so a burst of polls renders once."""
 
-    def __init__(self, request: CancelRequest) -> None:
+    def __init__(self, event: CancelEvent) -> None:
         super().__init__()
-        self.request = request
+        self.event = event
 
+    def can_replace(self, message: Message) -> bool:
+        from tui.core.lifecycle import Updated
 
-class CancelAnswered(Message):
-    def __init__(self, request: CancelRequest, outcome: CancelOutcome) -> None:
-        super().__init__()
-        self.request = request
-        self.outcome = outcome
+        return (
+            isinstance(message, CancelProgress)
+            and isinstance(message.event, Updated)
+            and isinstance(self.event, Updated)
+            and message.event.request == self.event.request
+        )
 
 
 class CancelFailed(Message):
-    """The cancel could not be sent (or broke before an outcome existed)."""
+    """The cancel could not run: refused before sending (``InvalidInput``), or broke."""
 
     def __init__(self, request: CancelRequest, error: str) -> None:
         super().__init__()
@@ -94,26 +100,17 @@ class CancelFailed(Message):
         self.error = error
 
 
-class ConfirmationUpdate(Message):
-    """Progress of the bounded confirmation poll of an initiated (async) cancel."""
+class CancelRechecked(Message):
+    """``r`` on an unknown or unconfirmed cancel: what reconciling its attempt found (or why
+    the look-up could not run)."""
 
     def __init__(
-        self, request: CancelRequest, outcome: CancelOutcome, polls: int, final: bool
+        self, request: CancelRequest, result: Reconciled | None, error: str | None = None
     ) -> None:
         super().__init__()
         self.request = request
-        self.outcome = outcome
-        self.polls = polls
-        self.final = final
-
-    def can_replace(self, message: Message) -> bool:
-        # A newer progress report replaces an older one still queued; a final one never
-        # gets replaced because it is never followed by another.
-        return (
-            isinstance(message, ConfirmationUpdate)
-            and not message.final
-            and message.request == self.request
-        )
+        self.result = result
+        self.error = error
 
 
 # -- history -----------------------------------------------------------------------------------

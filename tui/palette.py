@@ -39,8 +39,11 @@ def stopline_commands(app: StoplineApp) -> list[Command]:
             commands.append(
                 ("Cancel highlighted order", "Open the cancel dialog  (c)", screen.action_cancel)
             )
-        if screen.last_failure:
-            commands.append(("Retry", "Retry what failed  (r)", screen.action_retry))
+        if screen.check_action("retry", ()):
+            commands.append(
+                ("Retry or re-check", "Retry what failed, or re-check an unknown  (r)",
+                 screen.action_retry)
+            )
     if app.service is not None:
         commands.append(
             ("History", "The journal of cancel attempts, newest first  (h)", app.open_history)

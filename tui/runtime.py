@@ -11,8 +11,22 @@ from typing import TYPE_CHECKING, Any
 from tui.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from tui.core.journal import AttemptJournal
     from tui.core.service import StoplineService
     from tui.sandbox import SandboxServer
+
+
+def open_journal(settings: Settings, *, demo: bool = False) -> AttemptJournal:
+    """The journal the settings name: the floor's shared one on PostgreSQL when
+    ``journal_url`` is set (it connects on first use), else the local SQLite file in the
+    data folder. Demo attempts always go to the local demo journal, never the floor's."""
+    if settings.journal_url is not None and not demo:
+        from tui.core.journal.postgres import PostgresJournal
+
+        return PostgresJournal(settings.journal_url.get_secret_value())
+    from tui.core.journal import SqliteJournal
+
+    return SqliteJournal.open(settings.journal_path())
 
 
 def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
@@ -38,12 +52,12 @@ class Runtime:
     _closers: list[Any] = field(default_factory=list)
 
     def open_service(self, **http: Any) -> StoplineService:
-        from tui.core.journal import Journal
+        """The service, owning its providers' clients and the journal (closed with it)."""
         from tui.core.service import StoplineService
 
-        journal = Journal(self.settings.journal_path())
-        self._closers.append(journal.close)
-        return StoplineService.from_settings(self.settings, journal=journal, **http)
+        return StoplineService.from_settings(
+            self.settings, journal=open_journal(self.settings, demo=self.demo), **http
+        )
 
     def close(self) -> None:
         for closer in reversed(self._closers):

@@ -1,9 +1,11 @@
 """The batch screen against the sandbox: paste, preview with bad line numbers, confirm, run
-with counts per outcome, resume from the journal, stop, CSV export, read-only."""
+with counts per outcome, resume from the journal, stop, a re-run that reconciles what a
+stopped run left unknown, CSV export, read-only."""
 
 from __future__ import annotations
 
 import csv
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,25 +13,39 @@ from textual import events
 from textual.widgets import Input, Select
 
 from tui.app import StoplineApp
-from tui.core.domain import Outcome
-from tui.core.journal import Journal
+from tui.core.domain import CancelRequest, Outcome
+from tui.core.journal import AttemptState, SqliteStore
+from tui.core.lifecycle import Why
+from tui.core.service import StoplineService
 from tui.palette import stopline_commands
-from tui.sandbox import control, showcase
+from tui.sandbox import SandboxServer, control, showcase
+from tui.sandbox.providers.shoplazza import CANCELLABLE_FULFILMENT
 from tui.screens.batch import BatchScreen, ExportScreen
 from tui.screens.confirm import ConfirmScreen
 
 from .conftest import AppFactory
-from .helpers import look_up, lookup_screen, plain, settle
+from .helpers import cancel_calls, claim, holder_of, look_up, lookup_screen, plain, settle
 
 SIZE = (80, 24)
 OPEN = showcase.SHOPLAZZA_OPEN_ID
 FINISHED = showcase.SHOPLAZZA_FINISHED_ID
 
 
-def journal_of(app: StoplineApp) -> Journal:
-    service = app._given_service
-    assert service is not None and isinstance(service.journal, Journal)
-    return service.journal
+def service_of(app: StoplineApp) -> StoplineService:
+    service = app.service
+    assert service is not None
+    return service
+
+
+def open_shoplazza_orders(sandbox: SandboxServer, count: int) -> list[str]:
+    """Shoplazza order ids whose cancel applies (placed, unfulfilled), in a stable order."""
+    found = [
+        order.id
+        for order in sorted(sandbox.sandbox.data.shoplazza.values(), key=lambda o: o.id)
+        if order.status == "placed" and order.fulfillment_status in CANCELLABLE_FULFILMENT
+    ]
+    assert len(found) >= count
+    return found[:count]
 
 
 def footer_keys(app: StoplineApp) -> set[str]:
@@ -84,10 +100,12 @@ async def run(pilot: Any, screen: BatchScreen) -> ConfirmScreen:
     return confirm
 
 
-async def test_paste_preview_run_then_rerun_skips_settled(make_journal_app: AppFactory) -> None:
+async def test_paste_preview_run_then_rerun_skips_settled(
+    make_journal_app: AppFactory, root_url: str
+) -> None:
     app = make_journal_app()
-    journal = journal_of(app)
     async with app.run_test(size=SIZE) as pilot:
+        journal = service_of(app)
         screen = await open_batch(pilot)
         await fill(pilot, screen, f"{OPEN}\nbad,row\n# a comment\n{FINISHED}\n")
         assert screen.source.text.startswith(OPEN)
@@ -111,8 +129,9 @@ async def test_paste_preview_run_then_rerun_skips_settled(make_journal_app: AppF
         counts = plain(screen.query_one("#counts").render())
         assert "complete 1" in counts and "refused 1" in counts and "2/2 done" in counts
         assert screen._results is not None and screen._results.row_count == 2
-        recorded = {(a.order_id, a.outcome) for a in journal.attempts()}
-        assert recorded == {(OPEN, Outcome.COMPLETE), (FINISHED, Outcome.REFUSED)}
+        recorded = {(a.order_id, a.outcome, a.open) for a in await journal.attempts()}
+        assert recorded == {(OPEN, Outcome.COMPLETE, False), (FINISHED, Outcome.REFUSED, False)}
+        assert cancel_calls(root_url) == 2
 
         # Run it again: the journal shows both settled, so nothing is sent.
         await pilot.press("escape")
@@ -124,8 +143,10 @@ async def test_paste_preview_run_then_rerun_skips_settled(make_journal_app: AppF
         again = screen.batch_run
         assert again is not None and again is not batch
         assert again.summary.skipped == 2
+        assert {r.not_sent for r in again.summary.results} == {Why.SETTLED_EARLIER}
         assert again.summary.by_outcome() == {"complete": 1, "refused": 1}
-        assert len(journal.attempts()) == 2
+        assert len(await journal.attempts()) == 2
+        assert cancel_calls(root_url) == 2  # nothing was sent again
 
 
 async def test_form_problems_are_named_before_anything_runs(make_journal_app: AppFactory) -> None:
@@ -198,8 +219,8 @@ async def test_stop_ends_the_run_and_in_flight_ones_stay_unknown(
     make_journal_app: AppFactory, root_url: str
 ) -> None:
     app = make_journal_app()
-    journal = journal_of(app)
     async with app.run_test(size=SIZE) as pilot:
+        journal = service_of(app)
         screen = await open_batch(pilot)
         control.add_fault(
             root_url, provider="shoplazza", mode="latency", latency_ms=3000, operations=["cancel"]
@@ -218,9 +239,146 @@ async def test_stop_ends_the_run_and_in_flight_ones_stay_unknown(
         assert not batch.running and batch.stopped
         assert batch.summary.done == 0
         assert "stopped" in plain(screen.query_one("#run-title").render())
-        (in_flight,) = journal.attempts()
+        # It was written ahead and sent, and no answer was recorded: open and unknown,
+        # holding its order — and no longer in flight, since this run let go of it.
+        (in_flight,) = await journal.attempts()
         assert in_flight.order_id == OPEN and in_flight.outcome is Outcome.UNKNOWN
-        assert in_flight.state == "sent"
+        assert in_flight.state is AttemptState.SENT and in_flight.open
+        assert not journal.in_flight(in_flight)
+        assert cancel_calls(root_url) == 1
+
+
+async def test_rerun_after_a_stop_reconciles_the_unknown_rows_instead_of_resending(
+    make_journal_app: AppFactory, sandbox: SandboxServer, root_url: str
+) -> None:
+    orders = open_shoplazza_orders(sandbox, 3)
+    # Long enough that every cancel is still waiting for its answer when the run is stopped.
+    app = make_journal_app(shoplazza={"timeout_s": 30.0})
+    async with app.run_test(size=SIZE) as pilot:
+        journal = service_of(app)
+        screen = await open_batch(pilot)
+        # Each cancel takes effect at Shoplazza, and then no answer comes back.
+        control.add_fault(
+            root_url, provider="shoplazza", mode="timeout", when="after", operations=["cancel"]
+        )
+        await fill(pilot, screen, "\n".join(orders) + "\n", at_once=3)
+        await preview(pilot, screen)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("y")
+        shop = sandbox.sandbox.data.shoplazza
+        while not all(shop[order].status == "cancelled" for order in orders):
+            await pilot.pause(0.05)  # each has taken effect; no answer has come back
+        assert cancel_calls(root_url) == 3
+        first = screen.batch_run
+        assert first is not None and first.running
+        await pilot.press("s")
+        await settle(pilot)
+        assert first.stopped and first.summary.done == 0
+        left = await journal.attempts()
+        assert {a.order_id for a in left} == set(orders)
+        assert all(a.state is AttemptState.SENT and a.open for a in left)
+        assert not any(journal.in_flight(a) for a in left)
+        control.clear_faults(root_url)
+
+        # Run it again: the preview says each is reconciled first, and the run ends.
+        await pilot.press("escape")
+        await pilot.pause()
+        summary = await preview(pilot, screen)
+        assert "3 unknown earlier: reconciled first" in summary
+        table = screen._preview_table
+        assert table is not None
+        assert all(
+            str(table.get_row_at(i)[3]).startswith("reconcile first")
+            for i in range(table.row_count)
+        )
+        await run(pilot, screen)
+        again = screen.batch_run
+        assert again is not None and again is not first
+        assert again.error is None and not again.stopped
+        assert "finished" in plain(screen.query_one("#run-title").render())
+        assert again.summary.done == 3 and again.summary.not_run == 0
+        # Reconciled, not re-sent: the look-ups show each took effect; nothing went again.
+        assert cancel_calls(root_url) == 3
+        assert {r.not_sent for r in again.summary.results} == {Why.EARLIER_APPLIED}
+        assert again.summary.by_outcome() == {"complete": 3}
+        assert again.summary.skipped == 3
+        settled = await journal.attempts()
+        assert {a.id for a in settled} == {a.id for a in left}
+        assert all(
+            a.state is AttemptState.FINISHED
+            and a.outcome is Outcome.COMPLETE
+            and a.confirmed
+            and not a.open
+            for a in settled
+        )
+        counts = plain(screen.query_one("#counts").render())
+        assert "complete 3" in counts and "3/3 done" in counts
+
+
+async def test_an_order_cancelled_elsewhere_is_counted_not_sent(
+    make_journal_app: AppFactory, root_url: str
+) -> None:
+    app = make_journal_app()
+    async with app.run_test(size=SIZE) as pilot:
+        service = service_of(app)
+        # Someone cancels the open order in Shoplazza itself: the journal knows nothing of it.
+        elsewhere = await service.providers["shoplazza"].cancel(
+            CancelRequest(provider="shoplazza", order_id=OPEN, reason="admin", operator="x")
+        )
+        assert elsewhere.outcome is Outcome.COMPLETE
+        control.forget_calls(root_url)
+        screen = await open_batch(pilot)
+        await fill(pilot, screen, f"{OPEN}\n{FINISHED}\n")
+        await preview(pilot, screen)
+        await run(pilot, screen)
+        batch = screen.batch_run
+        assert batch is not None and batch.error is None
+        assert batch.summary.by_outcome() == {"refused": 1, "already_cancelled": 1}
+        (already,) = [r for r in batch.summary.results if r.row.request.order_id == OPEN]
+        assert already.not_sent is Why.ALREADY_CANCELLED
+        assert [c["path"].rsplit("/", 2)[-2] for c in control.calls(root_url, "cancel")] == [
+            FINISHED
+        ]
+        # Every row finished is counted on screen: 2 done, and the two counts say which.
+        counts = plain(screen.query_one("#counts").render())
+        assert "2/2 done" in counts and "1 not sent" in counts
+        assert "refused 1" in counts and "already cancelled 1" in counts
+        table = screen._results
+        assert table is not None and table.row_count == 2
+        shown = {row[2]: row[3] for row in (table.get_row_at(i) for i in range(2))}
+        assert shown == {OPEN: "CANCELLED", FINISHED: "REFUSED"}
+
+
+async def test_a_row_another_live_process_holds_is_reported_held_and_not_sent(
+    make_journal_app: AppFactory,
+    journal_store: SqliteStore,
+    live_process: subprocess.Popen[bytes],
+    root_url: str,
+) -> None:
+    theirs = CancelRequest(provider="shoplazza", order_id=OPEN, reason="wave 3", operator="ops-bob")
+    holder_id = claim(journal_store, theirs, holder_of(live_process.pid, "ops-bob"))
+    app = make_journal_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_batch(pilot)
+        await fill(pilot, screen, f"{OPEN}\n{FINISHED}\n")
+        await preview(pilot, screen)
+        await run(pilot, screen)
+        batch = screen.batch_run
+        assert batch is not None and batch.error is None and not batch.stopped
+        assert batch.summary.by_outcome() == {"refused": 1, "held": 1}
+        (held,) = [r for r in batch.summary.results if r.row.request.order_id == OPEN]
+        assert held.not_sent is Why.HELD and held.attempt_id == holder_id
+        assert "ops-bob" in held.note
+        assert [c["path"].rsplit("/", 2)[-2] for c in control.calls(root_url, "cancel")] == [
+            FINISHED
+        ]
+        counts = plain(screen.query_one("#counts").render())
+        assert "held 1" in counts and "2/2 done" in counts
+        table = screen._results
+        assert table is not None
+        shown = {row[2]: row[3] for row in (table.get_row_at(i) for i in range(2))}
+        assert shown == {OPEN: "HELD", FINISHED: "REFUSED"}
 
 
 async def test_export_writes_csv_with_formulas_neutralised(

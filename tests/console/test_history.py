@@ -1,11 +1,13 @@
 """The history screen against the sandbox: a console cancel shows up, ``/`` narrows, ``enter``
-shows everything recorded, and ``r`` settles an unknown attempt by looking, never by sending."""
+shows everything recorded, an open attempt shows as OPEN or IN FLIGHT apart from settled ones,
+and ``r`` settles an unknown attempt by looking, never by sending."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
-from tui.app import StoplineApp
+from tui import messages as msg
 from tui.core.domain import (
     CancelledLine,
     CancelOutcome,
@@ -14,22 +16,31 @@ from tui.core.domain import (
     NotCancelledLine,
     Outcome,
 )
-from tui.core.journal import Journal
+from tui.core.journal import AttemptState, SqliteStore
 from tui.sandbox import control, showcase
 from tui.screens.help import HelpScreen
 from tui.screens.history import AttemptDetailScreen, HistoryScreen
 
 from .conftest import AppFactory
-from .helpers import cancel_with, look_up, lookup_screen, plain, settle
+from .helpers import (
+    FAR_LEASE,
+    Recorder,
+    cancel_calls,
+    cancel_with,
+    claim,
+    dead_holder,
+    final_outcome,
+    finished_attempt,
+    holder_of,
+    look_up,
+    lookup_screen,
+    plain,
+    sent_attempt,
+    settle,
+)
 
 SIZE = (80, 24)
 MESH = showcase.ORDERMESH_MULTI_ITEM
-
-
-def journal_of(app: StoplineApp) -> Journal:
-    service = app._given_service
-    assert service is not None and isinstance(service.journal, Journal)
-    return service.journal
 
 
 def rows(screen: HistoryScreen) -> list[list[str]]:
@@ -49,18 +60,20 @@ async def open_history(pilot: Any) -> HistoryScreen:
     return screen
 
 
-def seed(journal: Journal) -> None:
-    """Three attempts, oldest first: complete (alice), partial (bob), unknown (alice)."""
-    first = journal.begin(
-        CancelRequest(
-            provider="shoplazza",
-            order_id=showcase.SHOPLAZZA_OPEN_ID,
-            reason="Customer request",
-            operator="alice",
-        )
+def seed(store: SqliteStore) -> None:
+    """Three attempts, oldest first: complete (alice), partial (bob), and one alice's process
+    sent and died with (no answer: open, unknown until reconciled)."""
+    alice, bob = dead_holder("alice"), dead_holder("bob")
+    complete = CancelRequest(
+        provider="shoplazza",
+        order_id=showcase.SHOPLAZZA_OPEN_ID,
+        reason="Customer request",
+        operator="alice",
     )
-    journal.finish(
-        first,
+    finished_attempt(
+        store,
+        complete,
+        alice,
         CancelOutcome(
             provider="shoplazza",
             order_id=showcase.SHOPLAZZA_OPEN_ID,
@@ -68,19 +81,18 @@ def seed(journal: Journal) -> None:
             http_status=200,
             confirmed=True,
         ),
-        20.0,
     )
-    second = journal.begin(
-        CancelRequest(
-            provider="ordermesh",
-            order_id=MESH,
-            reason="Duplicate order",
-            items=(ItemSelection(id="ITEM-A", quantity=2), ItemSelection(id="ITEM-B")),
-            operator="bob",
-        )
+    partial = CancelRequest(
+        provider="ordermesh",
+        order_id=MESH,
+        reason="Duplicate order",
+        items=(ItemSelection(id="ITEM-A", quantity=2), ItemSelection(id="ITEM-B")),
+        operator="bob",
     )
-    journal.finish(
-        second,
+    finished_attempt(
+        store,
+        partial,
+        bob,
         CancelOutcome(
             provider="ordermesh",
             order_id=MESH,
@@ -93,15 +105,17 @@ def seed(journal: Journal) -> None:
             warnings=["[link=http://x]look[/link]"],
             request_id="req-7781",
         ),
-        12.4,
     )
-    journal.begin(
+    sent_attempt(
+        store,
         CancelRequest(
             provider="pattern",
             order_id=showcase.PATTERN_PARTIAL,
             reason="Inventory / stock-out",
             operator="alice",
-        )
+        ),
+        alice,
+        lease_until=FAR_LEASE,
     )
 
 
@@ -110,8 +124,7 @@ async def test_a_cancel_made_in_the_console_is_listed(make_journal_app: AppFacto
     async with app.run_test(size=SIZE) as pilot:
         lookup = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
         await cancel_with(pilot)
-        assert lookup.last_outcome is not None
-        assert lookup.last_outcome.outcome is Outcome.COMPLETE
+        assert final_outcome(lookup).outcome is Outcome.COMPLETE
         history = await open_history(pilot)
         shown = rows(history)
         assert len(shown) == 1
@@ -125,9 +138,11 @@ async def test_a_cancel_made_in_the_console_is_listed(make_journal_app: AppFacto
         assert app.screen is lookup
 
 
-async def test_filter_narrows_and_escape_backs_out(make_journal_app: AppFactory) -> None:
+async def test_filter_narrows_and_escape_backs_out(
+    make_journal_app: AppFactory, journal_store: SqliteStore
+) -> None:
+    seed(journal_store)
     app = make_journal_app()
-    seed(journal_of(app))
     async with app.run_test(size=SIZE) as pilot:
         history = await open_history(pilot)
         assert [r[3] for r in rows(history)] == [
@@ -135,7 +150,8 @@ async def test_filter_narrows_and_escape_backs_out(make_journal_app: AppFactory)
             MESH,
             showcase.SHOPLAZZA_OPEN_ID,
         ]
-        assert rows(history)[0][4] == "UNKNOWN"
+        # Its process died after sending: no answer, so it holds its order, unknown.
+        assert [r[4] for r in rows(history)] == ["OPEN", "PARTIAL", "COMPLETE"]
         assert "1 unknown" in plain(history.query_one("#history-status").render())
         await pilot.press("slash")
         assert history.focused is history.filter_input
@@ -149,6 +165,9 @@ async def test_filter_narrows_and_escape_backs_out(make_journal_app: AppFactory)
         await pilot.pause()
         assert [r[3] for r in rows(history)] == [showcase.PATTERN_PARTIAL]
         assert "1 of 3 attempts match" in plain(history.query_one("#history-status").render())
+        history.filter_input.value = "open"  # by the word shown
+        await pilot.pause()
+        assert [r[3] for r in rows(history)] == [showcase.PATTERN_PARTIAL]
         history.filter_input.value = "orderm"  # by provider name
         await pilot.pause()
         assert [r[3] for r in rows(history)] == [MESH]
@@ -168,9 +187,11 @@ async def test_filter_narrows_and_escape_backs_out(make_journal_app: AppFactory)
         assert app.screen is lookup_screen(app)
 
 
-async def test_enter_shows_the_full_detail_literally(make_journal_app: AppFactory) -> None:
+async def test_enter_shows_the_full_detail_literally(
+    make_journal_app: AppFactory, journal_store: SqliteStore
+) -> None:
+    seed(journal_store)
     app = make_journal_app()
-    seed(journal_of(app))
     async with app.run_test(size=SIZE) as pilot:
         history = await open_history(pilot)
         await pilot.press("j")  # the ordermesh attempt
@@ -204,26 +225,27 @@ async def test_recheck_settles_an_unknown_attempt_without_sending_a_cancel(
     make_journal_app: AppFactory, root_url: str
 ) -> None:
     app = make_journal_app(attempts=1, shoplazza={"timeout_s": 0.5})
-    async with app.run_test(size=SIZE) as pilot:
+    # The cancel takes effect, then no answer comes, and the look-up right after it fails too
+    # (the look-up before sending still works).
+    hook = Recorder(
+        root_url,
+        provider="shoplazza",
+        mode="timeout",
+        when="after",
+        operations=["cancel", "lookup"],
+    )
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        service = app.service
+        assert service is not None
         lookup = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
-        # The cancel takes effect, then no answer comes, and the look-up after it fails too.
-        control.add_fault(
-            root_url,
-            provider="shoplazza",
-            mode="timeout",
-            when="after",
-            operations=["cancel", "lookup"],
-        )
         await cancel_with(pilot)
-        assert lookup.last_outcome is not None
-        assert lookup.last_outcome.outcome is Outcome.UNKNOWN
+        assert final_outcome(lookup).outcome is Outcome.UNKNOWN
         control.clear_faults(root_url)
-        journal = journal_of(app)
-        (unknown,) = journal.attempts()
-        assert unknown.outcome is Outcome.UNKNOWN
+        (unknown,) = await service.attempts()
+        assert unknown.outcome is Outcome.UNKNOWN and unknown.open
 
         history = await open_history(pilot)
-        assert rows(history)[0][4] == "UNKNOWN"
+        assert rows(history)[0][4] == "OPEN"
         assert history.check_action("recheck", ()) is True
         await pilot.press("question_mark")
         await pilot.pause()
@@ -234,31 +256,155 @@ async def test_recheck_settles_an_unknown_attempt_without_sending_a_cancel(
         await pilot.press("escape")
         await pilot.pause()
 
-        assert app.service is not None
-        provider = app.service.providers["shoplazza"]
-        cancels: list[Any] = []
-        real_cancel = provider.cancel
-
-        async def counting_cancel(*args: Any, **kwargs: Any) -> Any:
-            cancels.append(args)
-            return await real_cancel(*args, **kwargs)
-
-        provider.cancel = counting_cancel  # type: ignore[method-assign]
+        sent = cancel_calls(root_url)
+        assert sent == 1
         await pilot.press("r")
         await settle(pilot)
-        assert cancels == []
-        settled = journal.get(unknown.id)
+        assert cancel_calls(root_url) == sent  # it looked; it sent nothing
+        settled = await service.attempt(unknown.id)
         assert settled is not None
-        assert settled.outcome is Outcome.COMPLETE and settled.confirmed
+        assert settled.outcome is Outcome.COMPLETE and settled.confirmed and not settled.open
         assert rows(history)[0][4:6] == ["COMPLETE", "yes"]
         assert history.check_action("recheck", ()) is False
-        assert len(journal.attempts()) == 1
+        assert len(await service.attempts()) == 1
 
 
-async def test_without_a_journal_the_screen_says_so(make_app: AppFactory) -> None:
+async def test_open_and_in_flight_attempts_stand_apart_from_settled_ones(
+    make_journal_app: AppFactory,
+    journal_store: SqliteStore,
+    live_process: subprocess.Popen[bytes],
+    root_url: str,
+) -> None:
+    settled_request = CancelRequest(
+        provider="shoplazza",
+        order_id=showcase.SHOPLAZZA_FINISHED_ID,
+        reason="Customer request",
+        operator="carol",
+    )
+    finished_attempt(
+        journal_store,
+        settled_request,
+        dead_holder("carol"),
+        CancelOutcome(
+            provider="shoplazza",
+            order_id=showcase.SHOPLAZZA_FINISHED_ID,
+            outcome=Outcome.REFUSED,
+            http_status=406,
+        ),
+    )
+    # Sent by a process that died before the answer: open, holding its order.
+    open_id = sent_attempt(
+        journal_store,
+        CancelRequest(
+            provider="ordermesh", order_id=MESH, reason="Duplicate order", operator="dave"
+        ),
+        dead_holder("dave"),
+        lease_until=FAR_LEASE,
+    )
+    # Claimed by a process that is still running: in flight right now.
+    flying_id = claim(
+        journal_store,
+        CancelRequest(
+            provider="shoplazza",
+            order_id=showcase.SHOPLAZZA_OPEN_ID,
+            reason="Customer request",
+            operator="erin",
+        ),
+        holder_of(live_process.pid, "erin"),
+    )
+    app = make_journal_app()
+    hook = Recorder()
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        history = await open_history(pilot)
+        shown = {r[1]: r[4] for r in rows(history)}
+        assert shown == {"erin": "IN FLIGHT", "dave": "OPEN", "carol": "REFUSED"}
+        status = plain(history.query_one("#history-status").render())
+        assert "3 attempts" in status
+
+        # The filter finds them by the word shown.
+        history.filter_input.value = "flight"
+        await pilot.pause()
+        assert [r[1] for r in rows(history)] == ["erin"]
+        history.filter_input.value = "open"
+        await pilot.pause()
+        assert [r[1] for r in rows(history)] == ["dave"]
+        history.filter_input.value = ""
+        await pilot.pause()
+
+        # The detail says who holds it and that it holds the order.
+        assert history.table is not None
+        history.table.focus()
+        await pilot.pause()
+        kept = history.highlighted()
+        assert kept is not None and kept.id == open_id  # the filter kept the highlight
+        await pilot.press("k")
+        flying = history.highlighted()
+        assert flying is not None and flying.id == flying_id
+        await pilot.press("enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, AttemptDetailScreen)
+        text = plain(detail.body_text(), width=120)
+        assert "IN FLIGHT" in text and f"pid {live_process.pid}" in text
+        assert "sending it now" in text and "OPEN" not in text
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("j", "enter")
+        await pilot.pause()
+        detail = app.screen
+        assert isinstance(detail, AttemptDetailScreen) and detail.attempt.id == open_id
+        text = plain(detail.body_text(), width=120)
+        assert "OPEN" in text and "holds the order" in text and "IN FLIGHT" not in text
+        await pilot.press("escape", "k")
+        await pilot.pause()
+
+        # r on the one in flight looks at nothing and sends nothing: it is still being sent.
+        assert history.check_action("recheck", ()) is True
+        await pilot.press("r")
+        await settle(pilot)
+        (rechecked,) = [m for m in hook.seen if isinstance(m, msg.AttemptRechecked)]
+        assert rechecked.attempt_id == flying_id and not rechecked.settled
+        assert "still IN FLIGHT" in rechecked.note
+        assert control.calls(root_url) == []  # no look-up, no cancel
+        assert shown_word(history, "erin") == "IN FLIGHT"
+        service = app.service
+        assert service is not None
+        still = await service.attempt(flying_id)
+        assert still is not None and still.state is AttemptState.CLAIMED and still.open
+        opened = await service.attempt(open_id)
+        assert opened is not None and opened.open
+
+
+def shown_word(history: HistoryScreen, operator: str) -> str:
+    return next(r[4] for r in rows(history) if r[1] == operator)
+
+
+async def test_an_empty_journal_says_so(make_app: AppFactory) -> None:
+    # A service built without a journal keeps a private one: the screen lists it (empty).
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         history = await open_history(pilot)
+        assert history.problem is None and history.table is None
+        assert "No attempts recorded yet" in plain(history.query_one("#history-note").render())
+        assert history.check_action("recheck", ()) is False
+
+
+async def test_a_journal_that_cannot_be_read_is_named_not_raised(
+    make_app: AppFactory, monkeypatch: Any
+) -> None:
+    from tui.core.journal import JournalError
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        service = app.service
+        assert service is not None
+
+        async def broken(*args: Any, **kwargs: Any) -> Any:
+            raise JournalError("cannot read the journal at /x/journal.sqlite3: disk I/O error")
+
+        monkeypatch.setattr(service, "attempts", broken)
+        history = await open_history(pilot)
         assert history.table is None
-        assert "no journal" in plain(history.query_one("#history-note").render())
+        note = plain(history.query_one("#history-note").render())
+        assert "Cannot read the journal" in note and "disk I/O error" in note
         assert history.check_action("recheck", ()) is False

@@ -1,5 +1,6 @@
 """The real program in a real terminal: ``stopline --demo`` in tmux at 80x24, driven with
-keystrokes only, cancels a demo order; the journal then holds the attempt as complete.
+keystrokes only, cancels a demo order; the journal then holds the attempt as complete,
+written ahead and settled.
 
 tmux is required (``.ci/run`` installs it): without it this test fails, it never skips.
 """
@@ -178,3 +179,6 @@ def test_cancel_a_demo_order_with_keys_only(console: Tmux, env: dict[str, str]) 
     assert attempt["state"] == "finished"
     assert attempt["outcome"] == "complete"
     assert attempt["http_status"] == 200
+    # Written ahead before it was sent, by this console, and no longer holding the order.
+    assert attempt["sent_at"] is not None and attempt["pid"] is not None
+    assert attempt["open"] is False and attempt["standing"] == "settled"

@@ -8,6 +8,7 @@ random port never reaches the screen.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -34,17 +35,24 @@ AppFactory = Callable[..., StoplineApp]
 
 @pytest.fixture
 def make_app(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
-    """``make_app(read_only=False)``: an app on freshly reset demo data, fixed theme."""
+    """``make_app(read_only=False, attempts=None, **sections)``: an app on freshly reset demo
+    data, fixed theme."""
     # Colours must not depend on the developer's terminal settings.
     monkeypatch.delenv("NO_COLOR", raising=False)
     control.reset(sandbox.root_url)
     control.clear_faults(sandbox.root_url)
 
-    def build(*, read_only: bool = False) -> StoplineApp:
+    def build(
+        *, read_only: bool = False, attempts: int | None = None, **sections: dict[str, Any]
+    ) -> StoplineApp:
+        """``sections``: provider settings on top of the sandbox's (``shoplazza={...}``)."""
         overrides = env_to_overrides(sandbox.settings_env())
         overrides.update(confirm_poll_s=0.1, confirm_timeout_s=5.0, theme=THEME)
         overrides["shoplazza"]["rate_per_s"] = 100.0
-        service = StoplineService.from_settings(load_settings(**overrides))
+        for key, values in sections.items():
+            overrides[key] = {**overrides[key], **values}
+        http = {} if attempts is None else {"attempts": attempts}
+        service = StoplineService.from_settings(load_settings(**overrides), **http)
         return StoplineApp(
             service=service, demo=True, read_only=read_only, show_timings=False, theme=THEME
         )

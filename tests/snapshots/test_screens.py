@@ -12,14 +12,17 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tui.sandbox import showcase
+from tui.core.domain import CancelOutcome
+from tui.core.journal.model import utcnow
+from tui.core.lifecycle import Done
+from tui.sandbox import control, showcase
 from tui.screens.cancel_dialog import CancelDialog
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.lookup import LookupScreen
 
 from .conftest import AppFactory
-from .kit import cancel, look_up, screen_lines, steady
+from .kit import cancel, look_up, screen_lines, settle, steady, until_still
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
@@ -30,6 +33,13 @@ def lookup(pilot: Pilot[Any]) -> LookupScreen:
     screen = pilot.app.screen
     assert isinstance(screen, LookupScreen)
     return screen
+
+
+def sent_outcome(screen: LookupScreen) -> CancelOutcome:
+    """The latest cancel's outcome; it must have been sent (the lifecycle ended ``Done``)."""
+    final = screen.last_final
+    assert isinstance(final, Done), final
+    return final.outcome
 
 
 def text_of(pilot: Pilot[Any]) -> str:
@@ -94,7 +104,8 @@ def test_partial_breakdown(
         await look_up(pilot, showcase.PATTERN_PARTIAL)
         await cancel(pilot)
         screen = lookup(pilot)
-        assert screen.last_outcome is not None and screen.last_outcome.http_status == 206
+        outcome = sent_outcome(screen)
+        assert outcome.outcome.value == "partial" and outcome.http_status == 206
         assert screen.breakdown.phase == "confirmed"
 
     assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
@@ -106,10 +117,46 @@ def test_refused_breakdown(
     async def steps(pilot: Pilot[Any]) -> None:
         await look_up(pilot, showcase.PATTERN_NONE)
         await cancel(pilot)
-        outcome = lookup(pilot).last_outcome
-        assert outcome is not None and outcome.outcome.value == "refused"
+        outcome = sent_outcome(lookup(pilot))
+        assert outcome.outcome.value == "refused"
 
     assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_recheck_still_open_breakdown(
+    snap_compare: Any,
+    make_app: AppFactory,
+    sandbox: Any,
+    sandbox_netloc: str,
+    size: tuple[int, int],
+) -> None:
+    """``r`` on an unknown cancel whose order a look-up after its window shows untouched."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+        control.add_fault(
+            sandbox.root_url, provider="shoplazza", mode="timeout", operations=["cancel"]
+        )
+        await cancel(pilot)
+        screen = lookup(pilot)
+        outcome = sent_outcome(screen)
+        assert outcome.outcome.value == "unknown" and outcome.attempt_id is not None
+        service = pilot.app.service
+        attempt = await service.attempt(outcome.attempt_id)
+        assert attempt is not None and attempt.lease_until is not None
+        while utcnow() <= attempt.lease_until:
+            await pilot.pause(0.05)
+        control.clear_faults(sandbox.root_url)
+        await pilot.press("r")
+        await settle(pilot)
+        assert screen.breakdown.phase == "rechecked"
+        assert screen.breakdown.recheck is not None
+        assert screen.breakdown.recheck.verdict.value == "not_applied"
+        await until_still(pilot)
+        assert "Still open: nothing was cancelled." in text_of(pilot)
+
+    app = make_app(attempts=1, shoplazza={"timeout_s": 0.5, "settle_s": 0.1})
+    assert snap_compare(app, terminal_size=size, run_before=steady(sandbox_netloc, steps))
 
 
 def test_read_only(

@@ -6,14 +6,12 @@ what the journal already shows), and the **run** (progress, counts per outcome, 
 The run is :class:`tui.core.batch.BatchRunner` — the CLI's engine, with its resume rules —
 in a worker on the app's loop, sharing the service's HTTP clients.
 
-Responsiveness: parsing, checking, journal reads and file I/O happen in threads. The runner
-reads each row's latest attempt synchronously (fine for the CLI, not for a console whose
-loop would wait while another thread holds the journal for a durable write), so the run
-gets a :class:`~tui.screens.batch_model.PrefetchedLog`: those reads made in a thread just
-before it starts. Results reach the screen as :class:`tui.messages.BatchProgress` at most
-every 100 ms, and the results table (Arrow-backed) appends them in one batch without
-redrawing the rows already shown. During a run the collector skips the app's own objects
-(``gc.freeze``), so its full passes do not stall the loop.
+Responsiveness: parsing, checking and file I/O happen in threads, and the journal is
+reached through the service, whose journal never blocks the loop. Results reach the screen
+as :class:`tui.messages.BatchProgress` at most every 100 ms, and the results table
+(Arrow-backed) appends them in one batch without redrawing the rows already shown. During
+a run the collector skips the app's own objects (``gc.freeze``), so its full passes do not
+stall the loop.
 
 The screen is installed on the app: leaving it while a batch runs leaves the batch running.
 """
@@ -47,7 +45,9 @@ from textual.widgets import (
 
 from tui import messages as msg
 from tui.core.batch import (
+    ALREADY_CANCELLED,
     DEFAULT_CONCURRENCY,
+    HELD,
     MAX_CONCURRENCY,
     MAX_FILE_BYTES,
     Action,
@@ -60,12 +60,11 @@ from tui.core.text import clean
 from tui.screens.batch_model import (
     BatchPreview,
     BatchRun,
-    PrefetchedLog,
     build_preview,
+    check_rows,
     csv_header,
     export_rows,
     result_cells,
-    resume_log,
     will_tone,
     write_export,
 )
@@ -99,14 +98,22 @@ WORD_TONE = {OUTCOME_WORDS[key]: tone for key, tone in OUTCOME_TONE.items()}
 
 
 def counts_text(summary: BatchSummary, tone: dict[str, str]) -> Text:
-    counts = summary.by_outcome()
+    """Every outcome's count, then held and cancelled already (only when some are): running
+    counts, never a recount. Every row done is in one of them."""
+    counts = summary.counts
     text = Text()
     for index, outcome in enumerate(Outcome):
         if index:
             text.append(" · ", style="dim")
-        n = counts.get(outcome.value, 0)
+        n = counts[outcome.value]
         text.append(f"{outcome.value.replace('_', ' ')} ")
         text.append(f"{n:,}", style=f"bold {tone[OUTCOME_TONE[outcome.value]]}" if n else "dim")
+    if counts[HELD]:
+        text.append(" · held ", style="dim")
+        text.append(f"{counts[HELD]:,}", style=f"bold {tone['warn']}")
+    if counts[ALREADY_CANCELLED]:
+        text.append(" · already cancelled ", style="dim")
+        text.append(f"{counts[ALREADY_CANCELLED]:,}", style=f"bold {tone['muted']}")
     return text
 
 
@@ -403,8 +410,8 @@ class BatchScreen(Screen[None]):
         self._refresh_keys()
         self.make_preview(self._generation, service, text, self.provider, reason, concurrency)
 
-    @work(thread=True, exclusive=True, group="batch-preview", exit_on_error=False)
-    def make_preview(
+    @work(exclusive=True, group="batch-preview", exit_on_error=False)
+    async def make_preview(
         self,
         generation: int,
         service: StoplineService,
@@ -414,8 +421,13 @@ class BatchScreen(Screen[None]):
         concurrency: int,
     ) -> None:
         try:
-            preload()  # the table's measuring module, ~0.1 s to import: not on the loop
-            preview = build_preview(service, text, provider, reason, concurrency)
+            # The table's measuring module takes ~0.1 s to import: not on the loop.
+            await asyncio.to_thread(preload)
+            runner, plan = await asyncio.to_thread(
+                check_rows, service, text, provider, reason, concurrency
+            )
+            decisions = await runner.expectations(plan.rows)
+            preview = await asyncio.to_thread(build_preview, plan, decisions, concurrency)
         except InvalidInput as exc:
             self.post_message(msg.BatchPreviewed(generation, None, str(exc)))
         except Exception as exc:
@@ -471,8 +483,8 @@ class BatchScreen(Screen[None]):
         if counts[Action.RECHECK]:
             journal.append(
                 Text(
-                    f"{counts[Action.RECHECK]:,} unknown earlier: looked up first, "
-                    "sent only if open",
+                    f"{counts[Action.RECHECK]:,} unknown earlier: reconciled first, "
+                    "sent only if untouched",
                     style=tone["warn"],
                 )
             )
@@ -543,7 +555,7 @@ class BatchScreen(Screen[None]):
         if skip:
             text.append(f"; {skip:,} settled earlier are skipped")
         if preview.counts[Action.RECHECK]:
-            text.append(f"; {preview.counts[Action.RECHECK]:,} looked up first")
+            text.append(f"; {preview.counts[Action.RECHECK]:,} reconciled first")
         text.append(".")
         if plan.errors:
             text.append(f"\n{len(plan.errors):,} bad row(s) are not sent.")
@@ -586,11 +598,7 @@ class BatchScreen(Screen[None]):
         try:
             assert service is not None
             rows = run.preview.plan.rows
-            journal = resume_log(service)
-            prefetched = (
-                await asyncio.to_thread(PrefetchedLog.read, journal, rows) if journal else None
-            )
-            runner = BatchRunner(service, prefetched, run.preview.concurrency)
+            runner = BatchRunner(service, run.preview.concurrency)
             run.started = time.monotonic()
             pulse = asyncio.create_task(self._pulse(run))
             # The collector's full passes walk every object alive; the app alone holds
@@ -601,8 +609,6 @@ class BatchScreen(Screen[None]):
                 await runner.run(rows, None, run.summary)
             finally:
                 gc.unfreeze()
-            if prefetched is not None:
-                await prefetched.drain()
         except asyncio.CancelledError:
             stopped = True
             raise
@@ -653,7 +659,8 @@ class BatchScreen(Screen[None]):
             )
         else:
             bad = any(
-                r.outcome.outcome in (Outcome.UNKNOWN, Outcome.ERROR) for r in summary.results
+                summary.counts[status]
+                for status in (Outcome.UNKNOWN.value, Outcome.ERROR.value, HELD)
             )
             self.notify(
                 counts or "nothing ran",
@@ -694,7 +701,7 @@ class BatchScreen(Screen[None]):
             title.append("stopped", style=f"bold {tone['warn']}")
             title.append(
                 f": {summary.not_run:,} not finished; any in flight stay unknown in the journal "
-                "— run the batch again to re-check them",
+                "— run the batch again to reconcile them",
             )
         else:
             title.append("finished", style=f"bold {tone['good']}")
@@ -704,7 +711,7 @@ class BatchScreen(Screen[None]):
         elapsed = run.elapsed
         rate = summary.done / elapsed if elapsed > 0 else 0.0
         counts.append(
-            f"\n{summary.done:,}/{summary.total:,} done · {summary.skipped:,} skipped (journal)"
+            f"\n{summary.done:,}/{summary.total:,} done · {summary.skipped:,} not sent"
             f" · {elapsed:.1f} s · {rate:.0f}/s",
             style="dim",
         )

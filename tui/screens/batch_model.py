@@ -1,11 +1,10 @@
-"""The console's batch, without widgets: preview rows, the journal read ahead for a run,
-result cells and the CSV export. The batch itself is :mod:`tui.core.batch` (shared with
-``stopline batch``); the screen is :mod:`tui.screens.batch`.
+"""The console's batch, without widgets: preview rows, result cells and the CSV export.
+The batch itself is :mod:`tui.core.batch` (shared with ``stopline batch``); the screen is
+:mod:`tui.screens.batch`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import os
@@ -14,13 +13,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from tui.core.batch import (
     Action,
     BatchPlan,
     BatchResult,
-    BatchRow,
     BatchRunner,
     BatchSummary,
     format_items,
@@ -31,7 +29,6 @@ from tui.core.text import clean, csv_safe
 from tui.widgets.text import OUTCOME_WORDS
 
 if TYPE_CHECKING:
-    from tui.core.domain import CancelOutcome
     from tui.core.journal import Attempt
     from tui.core.service import StoplineService
 
@@ -66,17 +63,11 @@ def csv_header(text: str) -> set[str] | None:
     return None
 
 
-def resume_log(service: StoplineService) -> Any:
-    """The service's journal if it can say what an order's latest attempt was, else None."""
-    journal = service.journal
-    return journal if hasattr(journal, "latest_for") else None
-
-
 def will_text(action: Action, earlier: Attempt | None) -> str:
     if action is Action.SKIP and earlier is not None:
         return f"skip: {earlier.outcome.value.replace('_', ' ')} earlier (#{earlier.id})"
     if action is Action.RECHECK and earlier is not None:
-        return f"look up first: #{earlier.id} is unknown; send only if open"
+        return f"reconcile first: #{earlier.id} is unknown; send only if untouched"
     if action is Action.RESEND and earlier is not None:
         return f"send again: #{earlier.id} failed"
     if earlier is not None:
@@ -87,7 +78,7 @@ def will_text(action: Action, earlier: Attempt | None) -> str:
 def will_tone(value: str) -> str | None:
     if value.startswith("BAD"):
         return "bad"
-    if value.startswith(("look up", "send again")):
+    if value.startswith(("reconcile", "send again")):
         return "warn"
     if value.startswith("skip"):
         return "muted"
@@ -112,16 +103,22 @@ class BatchPreview:
         return len(self.plan.rows) - self.counts[Action.SKIP]
 
 
-def build_preview(
+def check_rows(
     service: StoplineService, text: str, provider: str | None, reason: str, concurrency: int
-) -> BatchPreview:
-    """Parse, check every row as a cancel would (``preflight``) and read the journal's latest
-    attempt on each order. Blocking: run it in a thread. Raises :class:`InvalidInput` for a
-    problem with the text as a whole."""
+) -> tuple[BatchRunner, BatchPlan]:
+    """Parse and check every row as a cancel would (``preflight``). Blocking: run it in a
+    thread. Raises :class:`InvalidInput` for a problem with the text as a whole."""
     plan = parse_batch(text, provider=provider, reason=reason or None)
-    runner = BatchRunner(service, resume_log(service), concurrency)
-    plan = runner.preflight(plan)
-    decisions = [runner.decide(row) for row in plan.rows]
+    runner = BatchRunner(service, concurrency)
+    return runner, runner.preflight(plan)
+
+
+def build_preview(
+    plan: BatchPlan,
+    decisions: Sequence[tuple[Action, Attempt | None]],
+    concurrency: int,
+) -> BatchPreview:
+    """The preview table from a checked plan and what the journal suggests for each row."""
     lines: list[tuple[int, list[str]]] = []
     for row, (action, earlier) in zip(plan.rows, decisions, strict=True):
         request = row.request
@@ -150,45 +147,6 @@ def build_preview(
     )
 
 
-class PrefetchedLog:
-    """The journal as a console batch reads it: every row's latest attempt read in a thread
-    before the run, so :meth:`BatchRunner.decide` never waits for the journal's lock on the
-    event loop; the rare :meth:`update` (an unknown attempt settled by a re-check) is written
-    in a thread too, and :meth:`drain` waits for those writes.
-
-    The read is a snapshot taken when the run starts. A batch never holds one order twice,
-    so only another Stopline process cancelling the same orders meanwhile could make it
-    stale — the same window the CLI has between its read and its write-ahead.
-    """
-
-    def __init__(self, journal: Any, latest: dict[tuple[str, str], Attempt | None]) -> None:
-        self._journal = journal
-        self._latest = latest
-        self._writes: list[asyncio.Future[None]] = []
-
-    @classmethod
-    def read(cls, journal: Any, rows: Sequence[BatchRow]) -> PrefetchedLog:
-        """Blocking: run it in a thread."""
-        return cls(journal, {row.key: journal.latest_for(*row.key) for row in rows})
-
-    def latest_for(self, provider: str, order_id: str) -> Attempt | None:
-        key = (provider, order_id)
-        if key in self._latest:
-            return self._latest[key]
-        return cast("Attempt | None", self._journal.latest_for(provider, order_id))
-
-    def update(self, attempt_id: int, outcome: CancelOutcome) -> None:
-        loop = asyncio.get_running_loop()
-        self._writes.append(loop.run_in_executor(None, self._journal.update, attempt_id, outcome))
-
-    async def drain(self) -> None:
-        """Wait for the writes; raise the first that failed."""
-        results = await asyncio.gather(*self._writes, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-
-
 @dataclass
 class BatchRun:
     """One run of a preview: its summary fills as results arrive."""
@@ -212,20 +170,26 @@ class BatchRun:
         return (self.ended if self.ended is not None else time.monotonic()) - self.started
 
 
+STATUS_WORDS = {**OUTCOME_WORDS, "held": "HELD", "already_cancelled": "CANCELLED"}
+"""A row's status in words: its outcome, or held / cancelled already (nothing sent)."""
+
+
 def result_cells(result: BatchResult) -> list[str]:
     outcome = result.outcome
-    if outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
+    confirmed = ""
+    if outcome is not None and outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
         confirmed = "yes" if outcome.confirmed else "no"
-    else:
-        confirmed = ""
-    detail = "; ".join(x for x in (result.note, outcome.message, *outcome.warnings[-1:]) if x)
+    said = (outcome.message, *outcome.warnings[-1:]) if outcome is not None else ()
+    detail = "; ".join(dict.fromkeys(x for x in (result.note, *said) if x))
+    request = result.row.request
+    http = outcome.http_status if outcome is not None else None
     return [
         str(result.line_no),
-        outcome.provider,
-        clean(outcome.order_id, max_chars=40),
-        OUTCOME_WORDS.get(outcome.outcome.value, outcome.outcome.value),
+        request.provider,
+        clean(request.order_id, max_chars=40),
+        STATUS_WORDS.get(result.status, result.status),
         confirmed,
-        "" if outcome.http_status is None else str(outcome.http_status),
+        "" if http is None else str(http),
         clean(detail, max_chars=300),
     ]
 
@@ -235,29 +199,31 @@ def export_rows(summary: BatchSummary, plan: BatchPlan) -> list[list[str]]:
     rows: list[tuple[int, list[object]]] = []
     for result in summary.results:
         o = result.outcome
+        request = result.row.request
         rows.append(
             (
                 result.line_no,
                 [
                     result.line_no,
-                    o.provider,
-                    o.order_id,
-                    o.outcome.value,
-                    "yes" if o.confirmed else "no",
-                    "" if o.http_status is None else o.http_status,
+                    request.provider,
+                    request.order_id,
+                    result.status,
+                    "yes" if o is not None and o.confirmed else "no",
+                    "" if o is None or o.http_status is None else o.http_status,
                     "yes" if result.skipped else "no",
                     result.note,
-                    o.message,
+                    o.message if o is not None else "",
                     ";".join(
                         f"{c.id}={c.quantity}" if c.quantity is not None else c.id
-                        for c in o.cancelled
+                        for c in (o.cancelled if o is not None else [])
                     ),
                     "; ".join(
-                        f"{n.id}: {n.reason or n.status}".rstrip(": ") for n in o.not_cancelled
+                        f"{n.id}: {n.reason or n.status}".rstrip(": ")
+                        for n in (o.not_cancelled if o is not None else [])
                     ),
-                    "; ".join(o.warnings),
-                    o.request_id or "",
-                    "" if o.attempt_id is None else o.attempt_id,
+                    "; ".join(o.warnings) if o is not None else "",
+                    (o.request_id or "") if o is not None else "",
+                    "" if result.attempt_id is None else result.attempt_id,
                 ],
             )
         )

@@ -40,27 +40,36 @@ HISTORY_LIMIT = 5_000
 
 COLUMNS = ["time", "operator", "provider", "order", "outcome", "conf.", "HTTP", "reason"]
 OUTCOME_COLUMN = 4
-WORD_TONE = {OUTCOME_WORDS[key]: tone for key, tone in OUTCOME_TONE.items()}
-
-
-def journal_of(app: StoplineApp) -> Any:
-    """The service's journal if it can list attempts (``tui.core.journal.Journal``), else None."""
-    journal = getattr(app.service, "journal", None)
-    return journal if hasattr(journal, "attempts") else None
+WORD_TONE = {
+    **{OUTCOME_WORDS[key]: tone for key, tone in OUTCOME_TONE.items()},
+    "IN FLIGHT": "info",
+    "OPEN": "warn",
+}
 
 
 def needs_recheck(attempt: Attempt) -> bool:
-    """Unknown, or initiated and not yet confirmed by the provider: a look-up may settle it."""
-    if attempt.outcome is Outcome.UNKNOWN:
-        return True
-    return attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not attempt.confirmed
+    """Unknown, or initiated and not yet confirmed by the provider: a look-up may settle it
+    (the core's rule: :func:`tui.core.lifecycle.next_step`)."""
+    from tui.core.lifecycle import NextStep, next_step
+
+    return next_step(attempt.as_outcome()) is NextStep.RECHECK
 
 
-def outcome_word(attempt: Attempt) -> str:
+IN_FLIGHT = "IN FLIGHT"
+OPEN = "OPEN"
+
+
+def outcome_word(attempt: Attempt, in_flight: bool = False) -> str:
+    """The outcome in words; an open attempt says so: ``IN FLIGHT`` while its process sends
+    it, ``OPEN`` while it holds its order unknown until reconciled."""
+    if in_flight:
+        return IN_FLIGHT
+    if attempt.open:
+        return OPEN
     return OUTCOME_WORDS.get(attempt.outcome.value, attempt.outcome.value.upper())
 
 
-def attempt_cells(attempt: Attempt) -> list[str]:
+def attempt_cells(attempt: Attempt, in_flight: bool = False) -> list[str]:
     """One table row: every cell cleaned and cut to its column."""
     if attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
         confirmed = "yes" if attempt.confirmed else "no"
@@ -71,21 +80,22 @@ def attempt_cells(attempt: Attempt) -> list[str]:
         clean(attempt.operator, max_chars=14),
         clean(attempt.provider, max_chars=12),
         clean(attempt.order_id, max_chars=40),
-        outcome_word(attempt),
+        outcome_word(attempt, in_flight),
         confirmed,
         "" if attempt.http_status is None else str(attempt.http_status),
         clean(attempt.reason, max_chars=60),
     ]
 
 
-def haystack(attempt: Attempt) -> str:
-    """What ``/`` searches: order, provider (key and name), outcome, operator."""
+def haystack(attempt: Attempt, in_flight: bool = False) -> str:
+    """What ``/`` searches: order, provider (key and name), outcome (and the word shown for
+    it), operator."""
     parts = (
         attempt.order_id,
         attempt.provider,
         PROVIDER_LABELS.get(attempt.provider, ""),
         attempt.outcome.value.replace("_", " "),
-        outcome_word(attempt),
+        outcome_word(attempt, in_flight),
         attempt.operator,
     )
     return clean(" ".join(parts), max_chars=10_000).lower()
@@ -202,30 +212,32 @@ class HistoryScreen(Screen[None]):
     # -- reading -----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        journal = journal_of(self.stopline)
-        if journal is None:
-            self.problem = (
-                "This console has no journal, so no attempt is recorded here and there is "
-                "no history to show."
-                if self.stopline.service is not None
-                else "Still connecting: the journal opens with the providers."
-            )
+        if self.stopline.service is None:
+            self.problem = "Still connecting: the journal opens with the providers."
             self._show_note(Text(self.problem, style="bold"))
             self._refresh_status()
             return
-        self.read_journal(journal)
+        self.read_journal()
 
-    @work(thread=True, exclusive=True, group="history-read", exit_on_error=False)
-    def read_journal(self, journal: Any) -> None:
+    @work(exclusive=True, group="history-read", exit_on_error=False)
+    async def read_journal(self) -> None:
+        service = self.stopline.service
+        assert service is not None
         try:
-            preload()  # the table's measuring module, ~0.1 s to import: not on the loop
-            attempts: list[Attempt] = journal.attempts(limit=HISTORY_LIMIT)
+            # The table's measuring module takes ~0.1 s to import: not on the loop.
+            await asyncio.to_thread(preload)
+            attempts: list[Attempt] = await service.attempts(limit=HISTORY_LIMIT)
+            flying = [service.in_flight(a) for a in attempts]
+            cells, stacks = await asyncio.to_thread(
+                lambda: (
+                    [attempt_cells(a, f) for a, f in zip(attempts, flying, strict=True)],
+                    [haystack(a, f) for a, f in zip(attempts, flying, strict=True)],
+                )
+            )
         except Exception as exc:
             log.exception("reading the journal failed")
             self.post_message(msg.HistoryLoaded([], [], [], error=f"{type(exc).__name__}: {exc}"))
             return
-        cells = [attempt_cells(a) for a in attempts]
-        stacks = [haystack(a) for a in attempts]
         self.post_message(msg.HistoryLoaded(attempts, cells, stacks))
 
     @on(msg.HistoryLoaded)
@@ -410,13 +422,14 @@ class HistoryScreen(Screen[None]):
     def action_detail(self) -> None:
         attempt = self.highlighted()
         if attempt is not None:
-            self.app.push_screen(AttemptDetailScreen(attempt))
+            service = self.stopline.service
+            flying = service.in_flight(attempt) if service is not None else False
+            self.app.push_screen(AttemptDetailScreen(attempt, in_flight=flying))
 
     def action_recheck(self) -> None:
         attempt = self.highlighted()
         service = self.stopline.service
-        journal = journal_of(self.stopline)
-        if attempt is None or service is None or journal is None:
+        if attempt is None or service is None:
             return
         if not needs_recheck(attempt):
             self.notify("This attempt is settled; nothing to re-check.", timeout=3)
@@ -426,18 +439,15 @@ class HistoryScreen(Screen[None]):
         self.checking.add(attempt.id)
         self._refresh_status()
         self._refresh_keys()
-        self.recheck(attempt, journal)
+        self.recheck(attempt)
 
     @work(group="history-recheck", exit_on_error=False)
-    async def recheck(self, attempt: Attempt, journal: Any) -> None:
+    async def recheck(self, attempt: Attempt) -> None:
+        """The core reconciles the attempt by look-up and records it; never a re-send."""
         service = self.stopline.service
         assert service is not None
         try:
-            checked = await service.recheck(attempt.as_outcome(), attempt.as_request())
-            changed = (checked.outcome, checked.confirmed) != (attempt.outcome, attempt.confirmed)
-            if changed:
-                await asyncio.to_thread(journal.update, attempt.id, checked)
-            fresh = await asyncio.to_thread(journal.get, attempt.id)
+            result = await service.recheck(attempt.id)
         except Exception as exc:
             log.exception("re-check of attempt %s failed", attempt.id)
             self.post_message(
@@ -446,15 +456,17 @@ class HistoryScreen(Screen[None]):
                 )
             )
             return
-        if changed:
-            note = f"now {OUTCOME_WORDS.get(checked.outcome.value, checked.outcome.value)}"
-            if checked.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
-                note += " (confirmed)" if checked.confirmed else " (initiated, not yet confirmed)"
+        fresh = result.attempt
+        verdict = result.verdict.value
+        if verdict == "not_applied":
+            note = f"not applied: {result.words}; the order may be cancelled again"
+        elif verdict == "applied":
+            note = f"now {outcome_word(fresh)}: {result.words}"
         else:
-            news = [w for w in checked.warnings if w not in attempt.warnings]
-            note = "unchanged" + (f": {news[-1]}" if news else "")
+            note = f"still {outcome_word(fresh, service.in_flight(fresh))}: {result.words}"
+        settled = verdict in {"applied", "not_applied", "settled"}
         self.post_message(
-            msg.AttemptRechecked(attempt.id, fresh, note, settled=changed, failed=False)
+            msg.AttemptRechecked(attempt.id, fresh, note, settled=settled, failed=False)
         )
 
     @on(msg.AttemptRechecked)
@@ -484,8 +496,10 @@ class HistoryScreen(Screen[None]):
         if index is None:
             return
         self.attempts[index] = attempt
-        self.cells[index] = attempt_cells(attempt)
-        self.haystacks[index] = haystack(attempt)
+        service = self.stopline.service
+        flying = service.in_flight(attempt) if service is not None else False
+        self.cells[index] = attempt_cells(attempt, flying)
+        self.haystacks[index] = haystack(attempt, flying)
         self.apply_filter()
 
 
@@ -498,12 +512,14 @@ def _when(moment: Any) -> Text:
     return Text(moment.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " (local)")
 
 
-def attempt_detail(attempt: Attempt, tone: dict[str, str]) -> Table:
-    """Everything the journal holds about one attempt, as plain ``Text`` cells."""
+def attempt_detail(attempt: Attempt, tone: dict[str, str], in_flight: bool = False) -> Table:
+    """Everything the journal holds about one attempt, as plain ``Text`` cells (``in_flight``:
+    its process is sending it right now, as the table says)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    word = Text(outcome_word(attempt), style=f"bold {tone[OUTCOME_TONE[attempt.outcome.value]]}")
+    shown = outcome_word(attempt, in_flight)
+    word = Text(shown, style=f"bold {tone[WORD_TONE.get(shown, 'warn')]}")
     if attempt.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
         word.append(
             "  confirmed by the provider" if attempt.confirmed else "  initiated, not confirmed",
@@ -511,10 +527,25 @@ def attempt_detail(attempt: Attempt, tone: dict[str, str]) -> Table:
         )
     if attempt.state == "sent":
         word.append("  no answer recorded: the cancel may have taken effect", style=tone["warn"])
+    if in_flight:
+        word.append(
+            "  its process is sending it now: nothing more is sent to the order meanwhile",
+            style=tone["warn"],
+        )
+    elif attempt.open:
+        word.append(
+            "  holds the order: nothing more is sent to it until this is reconciled (r)",
+            style=tone["warn"],
+        )
     grid.add_row("outcome", word)
     grid.add_row("provider", t(PROVIDER_LABELS.get(attempt.provider, attempt.provider)))
     grid.add_row("order", t(attempt.order_id, "bold"))
-    grid.add_row("operator", t(attempt.operator))
+    who = t(attempt.operator)
+    if attempt.host:
+        who.append(f"  on {clean(attempt.host, max_chars=60)}", style=tone["muted"])
+    if attempt.pid:
+        who.append(f"  pid {attempt.pid}", style=tone["muted"])
+    grid.add_row("operator", who)
     reason = t(attempt.reason)
     if attempt.reason_code:
         reason.append("  code ")
@@ -556,7 +587,10 @@ def attempt_detail(attempt: Attempt, tone: dict[str, str]) -> Table:
         "request id", t(attempt.request_id) if attempt.request_id else Text("—", style="dim")
     )
     grid.add_row("started", _when(attempt.started_at))
+    grid.add_row("sent", _when(attempt.sent_at))
     grid.add_row("answered", _when(attempt.finished_at))
+    if attempt.open and attempt.lease_until is not None:
+        grid.add_row("may apply until", _when(attempt.lease_until))
     if attempt.updated_at is not None:
         grid.add_row("updated", _when(attempt.updated_at))
     grid.add_row(
@@ -586,9 +620,10 @@ class AttemptDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, attempt: Attempt) -> None:
+    def __init__(self, attempt: Attempt, *, in_flight: bool = False) -> None:
         super().__init__()
         self.attempt = attempt
+        self.in_flight = in_flight
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
@@ -600,4 +635,4 @@ class AttemptDetailScreen(ModalScreen[None]):
 
     def body_text(self) -> Table:
         """The detail as shown (a grid of cleaned ``Text``)."""
-        return attempt_detail(self.attempt, tones(self.app.current_theme))
+        return attempt_detail(self.attempt, tones(self.app.current_theme), self.in_flight)

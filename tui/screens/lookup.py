@@ -26,7 +26,8 @@ from tui.widgets.topbar import TopBar
 
 if TYPE_CHECKING:
     from tui.app import StoplineApp
-    from tui.core.domain import CancelOutcome, CancelRequest, Order
+    from tui.core.domain import CancelRequest, Order
+    from tui.core.lifecycle import Done, NextStep, NotSent
 
 log = logging.getLogger("stopline.console")
 
@@ -153,10 +154,11 @@ class LookupScreen(Screen[None]):
         self.orders: dict[str, Order] = {}
         self.highlighted: str | None = None
         self.lookup_error: str | None = None
-        self.last_failure: Literal["lookup", "cancel"] | None = None
+        self.last_failure: Literal["lookup"] | None = None
         self.cancel_busy = False
         self.last_request: CancelRequest | None = None
-        self.last_outcome: CancelOutcome | None = None
+        self.last_final: Done | NotSent | None = None
+        self.cancel_error: str | None = None
         self._key_state: tuple[bool | None, ...] = ()
         # Empty until a look-up: mounted just after the first frame (see ``on_mount``).
         self._results = ResultsTable(id="results", cursor_type="row", zebra_stripes=False)
@@ -311,7 +313,7 @@ class LookupScreen(Screen[None]):
             return
         result = message.result
         self.strip.answer(result)
-        if result.state.value == "error" and self.last_failure != "cancel":
+        if result.state.value == "error":
             self.last_failure = "lookup"
         for order in result.orders:
             self.orders[order_key(order)] = order
@@ -324,8 +326,7 @@ class LookupScreen(Screen[None]):
         if message.generation != self.generation:
             return
         self.lookup_error = message.error
-        if self.last_failure != "cancel":
-            self.last_failure = "lookup"
+        self.last_failure = "lookup"
         self.strip.stop_waiting()
         self.strip.set_note(
             Text.assemble(Text("look-up failed: ", style="bold red"), t(message.error))
@@ -394,7 +395,7 @@ class LookupScreen(Screen[None]):
         if action == "retry":
             if isinstance(self.focused, Input):
                 return False
-            return bool(self.last_failure)
+            return bool(self.last_failure) or self.cancel_step().value != "none"
         if action in {"history", "batch"}:
             if isinstance(self.focused, Input):
                 return False
@@ -471,9 +472,8 @@ class LookupScreen(Screen[None]):
     def send_cancel(self, request: CancelRequest) -> None:
         self.cancel_busy = True
         self.last_request = request
-        self.last_outcome = None
-        if self.last_failure == "cancel":
-            self.last_failure = None
+        self.last_final = None
+        self.cancel_error = None
         info = self.stopline.provider_info(request.provider)
         self.breakdown.sending(
             request, info.label if info else request.provider, self.stopline.is_async(request)
@@ -483,119 +483,117 @@ class LookupScreen(Screen[None]):
 
     @work(group="cancel", exit_on_error=False)
     async def run_cancel(self, request: CancelRequest) -> None:
+        """The cancel's lifecycle, each event posted as it happens (the core decides what is
+        sent, confirmed or reconciled; this screen only shows it)."""
         from tui.core.identifiers import InvalidInput
 
         service = self.stopline.service
         assert service is not None
-        self.post_message(msg.CancelSent(request))
         try:
-            outcome = await service.cancel(request)
+            async for event in service.cancel_events(request, confirm=True):
+                self.post_message(msg.CancelProgress(event))
         except InvalidInput as exc:
             self.post_message(msg.CancelFailed(request, str(exc)))
-            return
         except Exception as exc:
             log.exception("cancel of %s at %s failed", request.order_id, request.provider)
             self.post_message(msg.CancelFailed(request, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(msg.CancelAnswered(request, outcome))
-        if self.needs_confirmation(request, outcome):
-            await self._confirm(request, outcome)
-
-    def needs_confirmation(self, request: CancelRequest, outcome: CancelOutcome) -> bool:
-        return (
-            self.stopline.is_async(request)
-            and not outcome.confirmed
-            and outcome.outcome.value in {"complete", "partial", "unknown"}
-        )
-
-    async def _confirm(self, request: CancelRequest, outcome: CancelOutcome) -> None:
-        service = self.stopline.service
-        assert service is not None
-        last = outcome
-        updates = 0
-        try:
-            async for update in service.confirm(outcome, request):
-                updates += 1
-                last = update
-                self.post_message(msg.ConfirmationUpdate(request, update, updates, final=False))
-        except Exception as exc:
-            log.exception("confirmation of %s failed", request.order_id)
-            self.post_message(msg.CancelFailed(request, f"re-check failed: {exc}"))
-            return
-        self.post_message(msg.ConfirmationUpdate(request, last, updates, final=True))
 
     @work(group="cancel", exit_on_error=False)
-    async def run_recheck(self, request: CancelRequest, outcome: CancelOutcome) -> None:
+    async def run_recheck(self, request: CancelRequest, attempt_id: int) -> None:
+        """Reconcile the attempt by look-up and record what it shows (never a re-send)."""
         service = self.stopline.service
         assert service is not None
-        if self.stopline.is_async(request):
-            self.post_message(msg.CancelAnswered(request, outcome))
-            await self._confirm(request, outcome)
-            return
         try:
-            checked = await service.recheck(outcome, request)
+            result = await service.recheck(attempt_id)
         except Exception as exc:
-            log.exception("re-check of %s failed", request.order_id)
-            self.post_message(msg.CancelFailed(request, f"re-check failed: {exc}"))
+            log.exception("re-check of attempt %s failed", attempt_id)
+            self.post_message(msg.CancelRechecked(request, None, f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(msg.CancelAnswered(request, checked))
+        self.post_message(msg.CancelRechecked(request, result))
 
-    @on(msg.CancelAnswered)
-    def _cancel_answered(self, message: msg.CancelAnswered) -> None:
-        outcome = message.outcome
-        self.last_outcome = outcome
-        confirming = self.needs_confirmation(message.request, outcome)
-        self.breakdown.answered(outcome, will_confirm=confirming)
-        if not confirming:
-            self._cancel_settled(outcome)
+    @on(msg.CancelProgress)
+    def _cancel_progress(self, message: msg.CancelProgress) -> None:
+        from tui.core.lifecycle import Answered, Done, NotSent, Sending, Updated
 
-    @on(msg.ConfirmationUpdate)
-    def _confirmation(self, message: msg.ConfirmationUpdate) -> None:
-        self.last_outcome = message.outcome
-        self.breakdown.confirmation(message.outcome, final=message.final)
-        if message.final:
-            self._cancel_settled(message.outcome)
+        event = message.event
+        if isinstance(event, Sending):
+            self.breakdown.sent(event.request, event.notes)
+        elif isinstance(event, Answered):
+            self.breakdown.answered(event.outcome, will_confirm=event.confirming)
+        elif isinstance(event, Updated):
+            self.breakdown.confirmation(event.outcome, final=False)
+        elif isinstance(event, Done):
+            self.breakdown.done(event.outcome)
+            self._cancel_ended(event)
+        elif isinstance(event, NotSent):
+            self.breakdown.not_sent(event)
+            self._cancel_ended(event)
 
     @on(msg.CancelFailed)
     def _cancel_failed(self, message: msg.CancelFailed) -> None:
         self.breakdown.failed(message.error)
         self.cancel_busy = False
-        self.last_failure = "cancel"
+        self.cancel_error = message.error
         self._refresh_keys()
 
-    def _cancel_settled(self, outcome: CancelOutcome) -> None:
+    @on(msg.CancelRechecked)
+    def _cancel_rechecked(self, message: msg.CancelRechecked) -> None:
+        from tui.core.lifecycle import Done
+
         self.cancel_busy = False
-        kind = outcome.outcome.value
-        unsettled = kind in {"unknown", "error"} or self.breakdown.phase == "gave_up"
-        self.last_failure = "cancel" if unsettled else None
+        if message.result is None:
+            self.breakdown.recheck_failed(message.error or "re-check failed")
+            self._refresh_keys()
+            return
+        self.breakdown.rechecked(message.result)
+        self.last_final = Done(message.request, message.result.attempt.as_outcome())
         self._refresh_keys()
-        if self.identifier and not unsettled:
+        if self.identifier and message.result.verdict.value in {"applied", "not_applied"}:
+            self.start_lookup(self.identifier)  # show the order as the provider has it now
+
+    def _cancel_ended(self, final: Done | NotSent) -> None:
+        from tui.core.lifecycle import NextStep, follow_up
+
+        self.cancel_busy = False
+        self.last_final = final
+        self._refresh_keys()
+        step, _ = follow_up(final)
+        if self.identifier and step is NextStep.NONE:
             # Show the order as the provider now has it.
             self.start_lookup(self.identifier)
 
+    def cancel_step(self) -> NextStep:
+        """What ``r`` would do for the latest cancel (the core's rule, not this screen's)."""
+        from tui.core.lifecycle import NextStep, follow_up
+
+        if self.cancel_busy:
+            return NextStep.NONE
+        if self.cancel_error is not None and self.last_request is not None:
+            return NextStep.RETRY
+        if self.last_final is None:
+            return NextStep.NONE
+        return follow_up(self.last_final)[0]
+
     def action_retry(self) -> None:
-        if self.last_failure == "cancel" and self.last_request is not None:
-            self.retry_cancel(self.last_request)
+        from tui.core.lifecycle import NextStep, follow_up
+
+        step = self.cancel_step()
+        if step is NextStep.RECHECK and self.last_final is not None:
+            _, attempt_id = follow_up(self.last_final)
+            assert attempt_id is not None and self.last_request is not None
+            self.cancel_busy = True
+            self.breakdown.checking()
+            self._refresh_keys()
+            self.run_recheck(self.last_request, attempt_id)
+        elif step is NextStep.RETRY and self.last_request is not None:
+            self.ask_resend(self.last_request)
         elif self.last_failure == "lookup" and self.identifier:
             self.start_lookup(self.identifier)
         else:
             self.notify("Nothing failed; nothing to retry.", timeout=2)
 
-    def retry_cancel(self, request: CancelRequest) -> None:
-        outcome = self.last_outcome
-        if self.cancel_busy:
-            self.notify("A cancel is still in flight.", severity="warning", timeout=3)
-            return
-        if outcome is not None and (
-            outcome.outcome.value == "unknown" or self.breakdown.phase == "gave_up"
-        ):
-            # It may have applied: look, never re-send.
-            self.cancel_busy = True
-            self.breakdown.sending(
-                request, self.breakdown.provider_label, self.stopline.is_async(request)
-            )
-            self.run_recheck(request, outcome)
-            return
+    def ask_resend(self, request: CancelRequest) -> None:
+        """A cancel that provably did not apply (or was never sent) may go again: ask."""
         from tui.screens.confirm import ConfirmScreen
 
         info = self.stopline.provider_info(request.provider)

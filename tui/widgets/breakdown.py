@@ -1,8 +1,11 @@
 """The live breakdown panel: what the provider did with a cancel, updated as answers arrive.
 
-Phases: ``sending`` → ``answered`` (settled) or, for an asynchronous provider whose answer
-only *initiated* the cancellation, ``confirming`` → ``confirmed`` / ``gave_up``. A failure
-to send is ``failed``. The panel renders only ``Text`` built from cleaned provider text.
+Phases follow the core's cancel lifecycle (:mod:`tui.core.lifecycle`): ``sending`` →
+``answered`` (settled) or, for an asynchronous provider whose answer only *initiated* the
+cancellation, ``confirming`` → ``confirmed`` / ``gave_up``; ``not_sent`` when the lifecycle
+sent nothing (another attempt holds the order…); ``checking`` → ``rechecked`` for ``r`` on
+an unknown. A failure to run is ``failed``. The panel renders only ``Text`` built from
+cleaned provider text, and decides nothing: what ``r`` does is the core's rule.
 """
 
 from __future__ import annotations
@@ -20,8 +23,20 @@ from tui.widgets.text import OUTCOME_TONE, OUTCOME_WORDS, t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelOutcome, CancelRequest
+    from tui.core.lifecycle import NotSent, Reconciled
 
-Phase = Literal["idle", "sending", "answered", "confirming", "confirmed", "gave_up", "failed"]
+Phase = Literal[
+    "idle",
+    "sending",
+    "answered",
+    "confirming",
+    "confirmed",
+    "gave_up",
+    "failed",
+    "not_sent",
+    "checking",
+    "rechecked",
+]
 
 
 class BreakdownPanel(VerticalScroll):
@@ -50,6 +65,9 @@ class BreakdownPanel(VerticalScroll):
         self.updates = 0
         self.is_async = False
         self.provider_label = ""
+        self.notes: tuple[str, ...] = ()
+        self.not_sent_event: NotSent | None = None
+        self.recheck: Reconciled | None = None
         self.idle_hint = "No cancel yet. Highlight an order and press c."
         self._body = Static(Text(self.idle_hint, style="dim"))
 
@@ -68,7 +86,16 @@ class BreakdownPanel(VerticalScroll):
         self.outcome = None
         self.error = None
         self.updates = 0
+        self.notes = ()
+        self.not_sent_event = None
+        self.recheck = None
         self.phase = "sending"
+        self.redraw()
+
+    def sent(self, request: CancelRequest, notes: tuple[str, ...]) -> None:
+        """Written ahead and on its way (``request`` with the quantities sent)."""
+        self.request = request
+        self.notes = notes
         self.redraw()
 
     def answered(self, outcome: CancelOutcome, *, will_confirm: bool) -> None:
@@ -83,21 +110,42 @@ class BreakdownPanel(VerticalScroll):
             self.phase = "confirmed" if outcome.confirmed else "gave_up"
         self.redraw()
 
-    def failed(self, error: str) -> None:
+    def done(self, outcome: CancelOutcome) -> None:
+        """The lifecycle ended with this outcome."""
+        if self.phase == "confirming":
+            self.confirmation(outcome, final=True)
+            return
+        self.outcome = outcome
+        self.phase = "answered"
+        self.redraw()
+
+    def not_sent(self, event: NotSent) -> None:
+        self.request = event.request
+        self.not_sent_event = event
+        self.outcome = event.outcome
+        self.phase = "not_sent"
+        self.redraw()
+
+    def checking(self) -> None:
+        self.phase = "checking"
+        self.error = None
+        self.redraw()
+
+    def rechecked(self, result: Reconciled) -> None:
+        self.recheck = result
+        self.outcome = result.attempt.as_outcome()
+        self.phase = "rechecked"
+        self.redraw()
+
+    def recheck_failed(self, error: str) -> None:
         self.error = error
         self.phase = "failed"
         self.redraw()
 
-    @property
-    def retryable(self) -> bool:
-        """Whether ``r`` has something to do here: re-check, or re-send a provable failure."""
-        if self.phase == "failed":
-            return True
-        if self.phase == "gave_up":
-            return True
-        if self.outcome is not None and self.phase == "answered":
-            return self.outcome.outcome.value in {"unknown", "error"}
-        return False
+    def failed(self, error: str) -> None:
+        self.error = error
+        self.phase = "failed"
+        self.redraw()
 
     # -- rendering ---------------------------------------------------------------------------
 
@@ -129,7 +177,13 @@ class BreakdownPanel(VerticalScroll):
         parts: list[RenderableType] = [head]
         if self.phase == "sending":
             head.append("sending…", style=f"bold {tone['info']}")
+            parts.extend(Text(note, style=tone["muted"]) for note in self.notes)
             return Group(*parts)
+        if self.phase == "checking":
+            head.append("re-checking by look-up…", style=f"bold {tone['info']}")
+            return Group(*parts)
+        if self.phase == "not_sent" and self.not_sent_event is not None:
+            return self._not_sent_body(head, parts, tone)
         if self.phase == "failed" and self.outcome is None:
             head.append("FAILED", style=f"bold reverse {tone['bad']}")
             parts.append(
@@ -156,8 +210,12 @@ class BreakdownPanel(VerticalScroll):
         if table is not None:
             parts.append(table)
         for warning in outcome.warnings:
+            if self.phase == "rechecked" and warning.startswith("re-check: "):
+                continue  # said below, in the re-check's own line
             parts.append(Text.assemble(Text("⚠ ", style=tone["warn"]), t(warning, max_chars=400)))
-        if kind == "unknown":
+        if self.phase == "rechecked" and self.recheck is not None:
+            parts.append(self._recheck_line(tone))
+        elif kind == "unknown":
             parts.append(
                 Text(
                     "The request may have taken effect. r re-checks by look-up; nothing is "
@@ -174,6 +232,39 @@ class BreakdownPanel(VerticalScroll):
         if self.phase == "failed" and self.error:
             parts.append(Text.assemble(Text("check failed: ", style=tone["bad"]), t(self.error)))
         return Group(*parts)
+
+    def _not_sent_body(
+        self, head: Text, parts: list[RenderableType], tone: dict[str, str]
+    ) -> RenderableType:
+        event = self.not_sent_event
+        assert event is not None
+        held = event.held
+        head.append(" NOT SENT ", style=f"bold reverse {tone['warn' if held else 'muted']}")
+        parts.append(t(event.message, max_chars=500))
+        if event.why.value in {"earlier_unknown", "awaiting_confirmation"}:
+            parts.append(Text("r re-checks that attempt by look-up", style=tone["muted"]))
+        elif event.why.value in {"held", "lookup_failed"}:
+            parts.append(Text("r tries again", style=tone["muted"]))
+        return Group(*parts)
+
+    def _recheck_line(self, tone: dict[str, str]) -> Text:
+        result = self.recheck
+        assert result is not None
+        verdict = result.verdict.value
+        if verdict == "not_applied":
+            return Text(
+                "Still open: nothing was cancelled. Press c to send the cancel again.",
+                style=f"bold {tone['warn']}",
+            )
+        if verdict == "applied":
+            return Text.assemble(
+                Text("re-check: ", style=tone["muted"]), t(result.words, max_chars=300)
+            )
+        return Text.assemble(
+            Text("re-check: ", style=tone["warn"]),
+            t(result.words, max_chars=300),
+            Text(" — r re-checks again", style=tone["muted"]),
+        )
 
     def _progress(self, outcome: CancelOutcome, tone: dict[str, str]) -> Text:
         kind = outcome.outcome.value
