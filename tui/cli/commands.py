@@ -122,16 +122,17 @@ async def cancel(args: argparse.Namespace) -> int:
 
 
 def config_check() -> int:
-    from tui.core.settings import ConfigError, config_path, load_settings
+    from tui.core.config_check import check_config
+    from tui.core.settings import config_path
 
     out = console()
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        out.print(t(f"{config_path()}: {len(exc.problems)} problem(s)", "bold red"))
-        for problem in exc.problems:
+    report = check_config()
+    if not report.ok or report.settings is None:
+        out.print(t(f"{config_path()}: {len(report.problems)} problem(s)", "bold red"))
+        for problem in report.problems:
             out.print(t(f"  - {problem}"))
         return exit_codes.USAGE
+    settings = report.settings
     enabled = settings.enabled_providers()
     out.print(t(f"{config_path()}: OK", "bold green"))
     for key, section in settings.providers().items():
@@ -142,7 +143,13 @@ def config_check() -> int:
         )
         out.print(t(f"  {PROVIDER_LABELS[key]:<12} {state}"))
     if not enabled:
-        out.print(t("  no provider configured: stopline will start the demo sandbox", "yellow"))
+        out.print(
+            t(
+                "  no provider configured: lookup and the console use the demo sandbox; "
+                "cancel and batch refuse unless given --demo",
+                "yellow",
+            )
+        )
     return exit_codes.OK
 
 
