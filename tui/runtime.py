@@ -16,17 +16,11 @@ if TYPE_CHECKING:
 
 
 def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
-    """``STOPLINE_PATTERN__BASE_URL=…`` style variables as nested settings arguments."""
-    overrides: dict[str, Any] = {}
-    for name, value in env.items():
-        if not name.startswith("STOPLINE_"):
-            continue
-        path = name.removeprefix("STOPLINE_").lower().split("__")
-        node = overrides
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return overrides
+    """``STOPLINE_PATTERN__BASE_URL=…`` style variables as nested settings arguments, read as
+    the environment is (JSON tables decoded, table keys kept as written)."""
+    from tui.core.config_sources import read_env
+
+    return read_env(Settings, env).data
 
 
 @dataclass

@@ -117,6 +117,29 @@ async def test_rxuniverse_needs_a_reason_code_and_refuses_past_a_station(
     assert found.cancelled
 
 
+async def test_rxuniverse_without_configured_codes_lets_the_lab_decide(
+    sandbox: object, root_url: str
+) -> None:
+    """No codes in Stopline's settings: the reason goes as given and the lab's answer is
+    turned into words that say what to configure; a code the lab knows goes through."""
+    from tui.core.settings import load_settings
+    from tui.runtime import env_to_overrides
+
+    overrides = env_to_overrides(sandbox.settings_env())  # type: ignore[attr-defined]
+    del overrides["rxuniverse"]["reason_codes"], overrides["rxuniverse"]["reason_required"]
+    async with StoplineService.from_settings(load_settings(**overrides)) as service:
+        assert service.provider("rxuniverse").reason_codes == {}
+        free_text = await service.cancel(request("rxuniverse", "72544", reason="because"))
+        assert free_text.outcome is Outcome.ERROR and free_text.http_status == 400
+        assert "does not know this delete reason" in free_text.message
+        assert "Provided: because" in free_text.message
+        coded = await service.cancel(request("rxuniverse", "72544", reason="x", reason_code="2"))
+        assert coded.outcome is Outcome.COMPLETE
+        again = await service.cancel(request("rxuniverse", "72544", reason_code="2"))
+        assert again.outcome is Outcome.REFUSED
+        assert "already marked for cancellation" in again.message
+
+
 async def test_not_found(service: StoplineService) -> None:
     for provider, ident in [
         ("pattern", "114-0000000-0000000"),

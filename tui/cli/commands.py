@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -203,7 +204,7 @@ def serve_sandbox(args: argparse.Namespace) -> int:
     out.print(t(f"Stopline sandbox (demo data) serving on {root}", "bold"))
     out.print(t("Point Stopline at it with:"))
     for name, value in server.settings_env().items():
-        out.print(t(f"  export {name}={value}"))
+        out.print(t(f"  export {name}={shlex.quote(value)}"))
     out.print(t("Orders to try:"))
     for key, entries in SHOWCASE.items():
         for ident, what in entries:

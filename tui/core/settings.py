@@ -211,19 +211,13 @@ class RxUniverseSettings(ProviderSettings):
     """How the delete reason is sent. Unconfirmed; query ``deleteReason`` is the guess."""
     reason_field: str = "deleteReason"
     """The delete reason's name; ``deleteReason`` is confirmed by the vendor's docs."""
-    reason_required: bool = True
-    """Whether the lab's 'Enter reason code when deleting order' setting is on."""
-    reason_codes: dict[str, str] = Field(
-        default_factory=lambda: {
-            "1": "Customer request",
-            "2": "Duplicate order",
-            "3": "Wrong prescription",
-            "4": "Frame out of stock",
-            "5": "Lens out of stock",
-            "9": "Other",
-        }
-    )
-    """The lab's delete reason codes, code → description (each lab configures its own)."""
+    reason_required: bool = False
+    """Whether the lab's 'Enter reason code when deleting order' setting is on: with
+    ``reason_codes`` set, a cancel must then name one of them (checked before sending)."""
+    reason_codes: dict[str, str] = Field(default_factory=dict)
+    """The lab's delete reason codes, code → description, as set up at the lab (Setup →
+    Order Delete Reasons). No API lists them and there are no defaults: without them the
+    reason is sent as given and the lab decides."""
 
     @field_validator("api_key")
     @classmethod
