@@ -8,11 +8,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.core.identifiers import InvalidInput
 from tui.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from tui.core.service import StoplineService
     from tui.sandbox import SandboxServer
+
+
+ACTING_COMMANDS = frozenset({"cancel", "batch"})
+"""Commands that cancel: they never fall back to the demo sandbox unasked."""
+
+
+def demo_notice(runtime: Runtime) -> str:
+    """The line a command prints (on stderr) when the sandbox answers."""
+    where = runtime.sandbox.root_url if runtime.sandbox else "loopback"
+    why = "no provider is configured" if not runtime.forced_demo else "--demo"
+    return f"stopline: DEMO DATA — {why}, using the embedded sandbox at {where}\n"
 
 
 def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
@@ -27,6 +39,8 @@ def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
 class Runtime:
     settings: Settings
     demo: bool = False
+    """The sandbox answers (``--demo``, or no provider configured)."""
+    forced_demo: bool = False
     sandbox: SandboxServer | None = None
     log_path: Path | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -49,9 +63,18 @@ class Runtime:
             self.sandbox = None
 
 
-def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
+NO_PROVIDER_TO_ACT_ON = (
+    "no provider is configured, so this would cancel demo orders in the embedded sandbox, "
+    "not real ones; configure a provider (stopline config check shows what is set), or "
+    "give --demo (stopline --demo cancel …) to act on the demo sandbox on purpose"
+)
+
+
+def open_runtime(*, demo: bool = False, read_only: bool = False, acting: bool = False) -> Runtime:
     """Load settings; start the embedded sandbox when forced or when no provider is set.
 
+    ``acting`` (a command that cancels): the sandbox is never a silent fallback — with no
+    provider configured and no ``demo``, :class:`InvalidInput` says so and names ``--demo``.
     Raises :class:`tui.core.settings.ConfigError` listing every problem.
     """
     from tui.core.logs import setup_logging
@@ -59,6 +82,8 @@ def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
     overrides: dict[str, Any] = {"read_only": True} if read_only else {}
     settings = load_settings(**overrides)
     sandbox = None
+    if acting and not demo and not settings.enabled_providers():
+        raise InvalidInput(NO_PROVIDER_TO_ACT_ON)
     if demo or not settings.enabled_providers():
         from tui.sandbox import SandboxConfig, SandboxServer
 
@@ -68,7 +93,8 @@ def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
         # Demo attempts never mix with real ones in the journal.
         demo_overrides["data_dir"] = settings.resolved_data_dir() / "demo"
         settings = load_settings(**overrides, **demo_overrides)
-        demo = True
-    runtime = Runtime(settings=settings, demo=demo, sandbox=sandbox)
+    runtime = Runtime(
+        settings=settings, demo=sandbox is not None, forced_demo=demo, sandbox=sandbox
+    )
     runtime.log_path = setup_logging(settings)
     return runtime

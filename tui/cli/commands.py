@@ -25,19 +25,23 @@ from tui.core.domain import (
     ItemSelection,
     LookupState,
 )
-from tui.core.identifiers import InvalidInput, parse_item_spec, validate_identifier
-from tui.runtime import Runtime, open_runtime
+from tui.core.identifiers import (
+    InvalidInput,
+    parse_item_spec,
+    validate_identifier,
+    validate_reason_code,
+)
+from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime
 
 
 @contextmanager
 def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
-    runtime = open_runtime(demo=args.demo, read_only=args.read_only)
+    runtime = open_runtime(
+        demo=args.demo, read_only=args.read_only, acting=args.command in ACTING_COMMANDS
+    )
     try:
         if runtime.demo and not getattr(args, "json", False):
-            sys.stderr.write(
-                "stopline: DEMO DATA — no provider is configured, using the embedded sandbox "
-                f"at {runtime.sandbox.root_url if runtime.sandbox else 'loopback'}\n"
-            )
+            sys.stderr.write(demo_notice(runtime))
         yield runtime
     finally:
         runtime.close()
@@ -59,7 +63,7 @@ async def lookup(args: argparse.Namespace) -> int:
         async with runtime.open_service() as service:
             results = await service.lookup_all(identifier, [provider] if provider else None)
     if args.json:
-        print_json([r.model_dump(mode="json") for r in results])
+        print_json([{**r.model_dump(mode="json"), "demo": runtime.demo} for r in results])
     else:
         out = console()
         out.print(lookup_table(results))
@@ -98,7 +102,7 @@ async def cancel(args: argparse.Namespace) -> int:
         provider=provider,
         order_id=validate_identifier(args.identifier),
         reason=args.reason,
-        reason_code=args.reason_code,
+        reason_code=validate_reason_code(args.reason_code),
         items=items,
     )
     if not args.yes and not sys.stdin.isatty():
@@ -114,7 +118,7 @@ async def cancel(args: argparse.Namespace) -> int:
                 async for update in service.confirm(outcome, request):
                     outcome = update
     if args.json:
-        print_json(outcome.to_public())
+        print_json({**outcome.to_public(), "demo": runtime.demo})
     else:
         out = console()
         for part in outcome_report(outcome):
