@@ -23,7 +23,7 @@ import email.utils
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,12 +105,34 @@ class TokenSource:
             self._token = None
 
 
-class AnswerTooLarge(Exception):
-    """Internal: the answer passed ``max_answer_bytes`` (counted after decompression)."""
+DECODE_STEP_BYTES = 4096
+"""Compressed bytes decoded at a time: one step inflates to at most ~4 MiB (gzip's ratio
+is about 1:1032), so a gzip bomb is stopped a few MiB in, however large its chunks."""
 
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
+
+class AnswerNotRead(Exception):
+    """Internal: the answer is abandoned unread (too large, or a form no one sends)."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
         self.status = status
+        self.why = why
+
+
+class _SmallSteps(httpx.AsyncByteStream):
+    """The raw body in steps of at most ``size`` bytes, so decoding one step is bounded."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, size: int) -> None:
+        self._inner = inner
+        self._size = size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            for start in range(0, len(chunk), self._size):
+                yield chunk[start : start + self._size]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 _HEADER_NAME = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -275,15 +297,13 @@ class ProviderHttp:
                 if not idempotent:
                     raise OutcomeUncertain(self.provider, what) from exc
                 raise _Retry(ProviderUnavailable(self.provider, what)) from exc
-            except AnswerTooLarge as exc:
+            except AnswerNotRead as exc:
                 self.breaker.record_failure()
-                what = (
-                    f"answer larger than {self.max_answer_bytes:,} bytes (max_answer_bytes); "
-                    "not read"
-                )
                 if not idempotent:
-                    raise OutcomeUncertain(self.provider, what, http_status=exc.status) from None
-                raise ProviderResponseError(self.provider, what, http_status=exc.status) from None
+                    raise OutcomeUncertain(self.provider, exc.why, http_status=exc.status) from None
+                raise ProviderResponseError(
+                    self.provider, exc.why, http_status=exc.status
+                ) from None
             except _NOT_SENT as exc:
                 self.breaker.record_failure()
                 raise _Retry(ProviderUnavailable(self.provider, connect_problem(exc))) from exc
@@ -416,18 +436,29 @@ class ProviderHttp:
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         """Send, then read the answer decoded, at most ``max_answer_bytes`` of it."""
         limit = self.max_answer_bytes
+        too_large = f"answer larger than {limit:,} bytes (max_answer_bytes); not read"
         response = await self.client.send(request, stream=True)
         try:
+            status = response.status_code
+            encodings = [
+                e.strip().lower()
+                for e in response.headers.get_list("content-encoding", split_commas=True)
+                if e.strip().lower() not in ("", "identity")
+            ]
+            if len(encodings) > 1:  # nested compression: a bomb inside a bomb
+                raise AnswerNotRead(status, f"answer encoded {len(encodings)} times; not read")
             declared = response.headers.get("content-length", "")
-            identity = response.headers.get("content-encoding", "identity") == "identity"
-            if identity and declared.isascii() and declared.isdigit() and int(declared) > limit:
-                raise AnswerTooLarge(response.status_code)
+            said_too_large = declared.isascii() and declared.isdigit() and int(declared) > limit
+            if said_too_large and not encodings:  # said up front: no byte of it is read
+                raise AnswerNotRead(status, too_large)
+            # Decoded in small steps (see DECODE_STEP_BYTES), as httpx wraps its own streams.
+            response.stream = _SmallSteps(response.stream, DECODE_STEP_BYTES)  # type: ignore[arg-type]
             chunks: list[bytes] = []
             total = 0
             async for chunk in response.aiter_bytes():
                 total += len(chunk)
                 if total > limit:
-                    raise AnswerTooLarge(response.status_code)
+                    raise AnswerNotRead(status, too_large)
                 chunks.append(chunk)
         finally:
             await response.aclose()
