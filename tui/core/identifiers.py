@@ -15,7 +15,8 @@ class InvalidInput(ValueError):
     """Input rejected before any request; the message is safe to show as is."""
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str) -> bool:
+    """Control, format (bidi), surrogate or private-use characters: never in typed input."""
     return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text)
 
 
@@ -28,7 +29,7 @@ def validate_identifier(raw: str) -> str:
         raise InvalidInput("identifier is empty")
     if len(ident) > MAX_IDENTIFIER_CHARS:
         raise InvalidInput(f"identifier is longer than {MAX_IDENTIFIER_CHARS} characters")
-    if _has_control(ident):
+    if has_control(ident):
         raise InvalidInput("identifier contains control characters")
     if ident in {".", ".."}:
         raise InvalidInput("identifier cannot be '.' or '..'")
@@ -42,7 +43,7 @@ def validate_reason(raw: str, *, required: bool = True) -> str:
         raise InvalidInput("a cancel reason is required")
     if len(reason) > MAX_REASON_CHARS:
         raise InvalidInput(f"reason is longer than {MAX_REASON_CHARS} characters")
-    if _has_control(reason):
+    if has_control(reason):
         raise InvalidInput("reason contains control characters")
     return reason
 
@@ -80,7 +81,7 @@ def validate_reason_code(raw: str | None) -> str | None:
         return None
     if len(code) > MAX_REASON_CODE_CHARS:
         raise InvalidInput(f"reason code is longer than {MAX_REASON_CODE_CHARS} characters")
-    if _has_control(code):
+    if has_control(code):
         raise InvalidInput("reason code contains control characters")
     return code
 
@@ -94,6 +95,6 @@ def validate_operator(raw: str) -> str:
         raise InvalidInput("operator is empty")
     if len(name) > MAX_OPERATOR_CHARS:
         raise InvalidInput(f"operator is longer than {MAX_OPERATOR_CHARS} characters")
-    if _has_control(name):
+    if has_control(name):
         raise InvalidInput("operator contains control characters")
     return name

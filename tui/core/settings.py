@@ -20,7 +20,6 @@ import ipaddress
 import os
 import re
 import stat
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,7 +30,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tui.core import config_sources
-from tui.core.identifiers import validate_operator, validate_reason_code
+from tui.core.identifiers import has_control, validate_operator, validate_reason_code
 
 APP_NAME = "stopline"
 _STAGING_LABELS = frozenset({"stage", "staging", "stg", "dev", "test", "uat", "qa", "sandbox"})
@@ -52,10 +51,6 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 """An HTTP header name (RFC 9110 token)."""
 
 
-def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text)
-
-
 def check_url(value: str | None) -> str | None:
     """A base or token URL httpx can send to: http(s), a host, parseable. Blank is unset."""
     if value is None or not value.strip():
@@ -63,7 +58,7 @@ def check_url(value: str | None) -> str | None:
     value = value.strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
-    if _has_control(value) or " " in value:
+    if has_control(value) or " " in value:
         raise ValueError("must not contain spaces or control characters")
     import httpx  # here, not at import: the console's first frame does not need it
 
@@ -84,7 +79,7 @@ def check_secret(value: SecretStr | None, *, header: bool) -> SecretStr | None:
     text = value.get_secret_value()
     if not text.strip():
         return None
-    if _has_control(text):
+    if has_control(text):
         raise ValueError("contains a newline or another control character (a copy-paste slip?)")
     if text != text.strip():
         raise ValueError("has blanks around it (a copy-paste slip?); remove them")
@@ -96,7 +91,7 @@ def check_secret(value: SecretStr | None, *, header: bool) -> SecretStr | None:
 def check_plain(value: str | None, *, what: str = "value", max_chars: int = 200) -> str | None:
     if value is None:
         return None
-    if _has_control(value):
+    if has_control(value):
         raise ValueError(f"{what} contains a newline or another control character")
     if len(value) > max_chars:
         raise ValueError(f"{what} is longer than {max_chars} characters")

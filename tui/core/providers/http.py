@@ -46,6 +46,7 @@ from tui.core.errors import (
 )
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
 from tui.core.redact import Redactor
+from tui.core.settings import DEFAULT_MAX_ANSWER_BYTES
 from tui.core.text import clean
 
 log = logging.getLogger("stopline.http")
@@ -62,7 +63,6 @@ _LOST_AFTER_SEND = (
     httpx.DecodingError,  # the answer arrived but its body cannot be decoded
 )
 _TRANSIENT_STATUS = frozenset({502, 503, 504})
-DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
 _DROPPED_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
 """Headers that describe the wire form of a body already decoded and counted."""
 
