@@ -63,18 +63,23 @@ class Runtime:
             self.sandbox = None
 
 
-NO_PROVIDER_TO_ACT_ON = (
-    "no provider is configured, so this would cancel demo orders in the embedded sandbox, "
-    "not real ones; configure a provider (stopline config check shows what is set), or "
-    "give --demo (stopline --demo cancel …) to act on the demo sandbox on purpose"
-)
+def no_provider_to_act_on(command: str) -> str:
+    return (
+        f"no provider is configured, so {command} would act on demo orders in the embedded "
+        "sandbox, not real ones; configure a provider (stopline config check shows what is "
+        f"set), or give --demo before the command (stopline --demo {command} …) to act on the "
+        "demo sandbox on purpose"
+    )
 
 
-def open_runtime(*, demo: bool = False, read_only: bool = False, acting: bool = False) -> Runtime:
+def open_runtime(
+    *, demo: bool = False, read_only: bool = False, acting: str | None = None
+) -> Runtime:
     """Load settings; start the embedded sandbox when forced or when no provider is set.
 
-    ``acting`` (a command that cancels): the sandbox is never a silent fallback — with no
-    provider configured and no ``demo``, :class:`InvalidInput` says so and names ``--demo``.
+    ``acting`` (the name of a command that cancels): the sandbox is never a silent fallback —
+    with no provider configured and no ``demo``, :class:`InvalidInput` says so, naming
+    ``--demo``.
     Raises :class:`tui.core.settings.ConfigError` listing every problem.
     """
     from tui.core.logs import setup_logging
@@ -83,7 +88,7 @@ def open_runtime(*, demo: bool = False, read_only: bool = False, acting: bool = 
     settings = load_settings(**overrides)
     sandbox = None
     if acting and not demo and not settings.enabled_providers():
-        raise InvalidInput(NO_PROVIDER_TO_ACT_ON)
+        raise InvalidInput(no_provider_to_act_on(acting))
     if demo or not settings.enabled_providers():
         from tui.sandbox import SandboxConfig, SandboxServer
 

@@ -213,11 +213,14 @@ def test_without_a_provider_cancel_and_batch_refuse_and_name_demo(home: Path) ->
     env = base_env(home)
     ids = home / "ids.txt"
     ids.write_text(f"{SHOP_ID}\n")
-    for result in (
-        cancel_shop(env, "--json"),
-        stopline("batch", str(ids), "-p", "shoplazza", "-r", "dup", "--yes", "--json", env=env),
+    for command, result in (
+        ("cancel", cancel_shop(env, "--json")),
+        (
+            "batch",
+            stopline("batch", str(ids), "-p", "shoplazza", "-r", "dup", "--yes", "--json", env=env),
+        ),
     ):
-        assert_refused_plainly(result, "no provider is configured", "--demo")
+        assert_refused_plainly(result, "no provider is configured", f"stopline --demo {command}")
         assert result.stdout == ""
     assert journal_rows(home) == 0
 

@@ -36,9 +36,8 @@ from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime
 
 @contextmanager
 def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
-    runtime = open_runtime(
-        demo=args.demo, read_only=args.read_only, acting=args.command in ACTING_COMMANDS
-    )
+    acting = args.command if args.command in ACTING_COMMANDS else None
+    runtime = open_runtime(demo=args.demo, read_only=args.read_only, acting=acting)
     try:
         if runtime.demo and not getattr(args, "json", False):
             sys.stderr.write(demo_notice(runtime))
