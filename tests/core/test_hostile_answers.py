@@ -113,6 +113,28 @@ async def test_the_deadline_covers_the_whole_answer(api, provider_for, settings_
     assert len(api.calls(case.cancel_method, case.cancel_path)) == 1
 
 
+async def test_a_deadline_that_strikes_while_connecting_means_nothing_was_sent(
+    api, provider_for, settings_for
+):
+    """httpcore reports the connection's progress (the ``trace`` extension): stuck before
+    the request's headers went out, a cancel is an error — safe to send again — not unknown."""
+    case = CASES["shoplazza"]
+    attempts: list[str] = []
+
+    async def stuck_connecting(request: httpx.Request) -> httpx.Response:
+        attempts.append(request.method)
+        await request.extensions["trace"]("connection.connect_tcp.started", {})
+        await asyncio.sleep(60)
+        raise AssertionError("the deadline should have struck")
+
+    api.add(case.cancel_method, case.cancel_path, stuck_connecting)
+    provider = provider_for("shoplazza", settings=settings_for(shoplazza={"timeout_s": 0.05}))
+    outcome = await provider.cancel(request_for("shoplazza"))
+    assert outcome.outcome is Outcome.ERROR
+    assert outcome.message == "cannot connect within 0.05 s"
+    assert len(attempts) == 3  # never reached the provider: retried like a refused connection
+
+
 # -- a request that cannot be built was never sent -------------------------------------------
 
 

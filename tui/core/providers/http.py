@@ -289,11 +289,13 @@ class ProviderHttp:
                     response = await self._exchange(request)
             except TimeoutError as exc:
                 self.breaker.record_failure()
-                what = f"no complete answer within {self.deadline_s:g} s"
                 if trace.nothing_sent:  # still connecting: the request never left
                     raise _Retry(
-                        ProviderUnavailable(self.provider, f"cannot connect ({what})")
+                        ProviderUnavailable(
+                            self.provider, f"cannot connect within {self.deadline_s:g} s"
+                        )
                     ) from exc
+                what = f"no complete answer within {self.deadline_s:g} s"
                 if not idempotent:
                     raise OutcomeUncertain(self.provider, what) from exc
                 raise _Retry(ProviderUnavailable(self.provider, what)) from exc
