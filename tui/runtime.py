@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.core.identifiers import InvalidInput
 from tui.core.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -29,24 +30,31 @@ def open_journal(settings: Settings, *, demo: bool = False) -> AttemptJournal:
     return SqliteJournal.open(settings.journal_path())
 
 
+ACTING_COMMANDS = frozenset({"cancel", "batch"})
+"""Commands that cancel: they never fall back to the demo sandbox unasked."""
+
+
+def demo_notice(runtime: Runtime) -> str:
+    """The line a command prints (on stderr) when the sandbox answers."""
+    where = runtime.sandbox.root_url if runtime.sandbox else "loopback"
+    why = "no provider is configured" if not runtime.forced_demo else "--demo"
+    return f"stopline: DEMO DATA — {why}, using the embedded sandbox at {where}\n"
+
+
 def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
-    """``STOPLINE_PATTERN__BASE_URL=…`` style variables as nested settings arguments."""
-    overrides: dict[str, Any] = {}
-    for name, value in env.items():
-        if not name.startswith("STOPLINE_"):
-            continue
-        path = name.removeprefix("STOPLINE_").lower().split("__")
-        node = overrides
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = value
-    return overrides
+    """``STOPLINE_PATTERN__BASE_URL=…`` style variables as nested settings arguments, read as
+    the environment is (JSON tables decoded, table keys kept as written)."""
+    from tui.core.config_sources import read_env
+
+    return read_env(Settings, env).data
 
 
 @dataclass
 class Runtime:
     settings: Settings
     demo: bool = False
+    """The sandbox answers (``--demo``, or no provider configured)."""
+    forced_demo: bool = False
     sandbox: SandboxServer | None = None
     log_path: Path | None = None
     _closers: list[Any] = field(default_factory=list)
@@ -69,9 +77,23 @@ class Runtime:
             self.sandbox = None
 
 
-def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
+def no_provider_to_act_on(command: str) -> str:
+    return (
+        f"no provider is configured, so {command} would act on demo orders in the embedded "
+        "sandbox, not real ones; configure a provider (stopline config check shows what is "
+        f"set), or give --demo before the command (stopline --demo {command} …) to act on the "
+        "demo sandbox on purpose"
+    )
+
+
+def open_runtime(
+    *, demo: bool = False, read_only: bool = False, acting: str | None = None
+) -> Runtime:
     """Load settings; start the embedded sandbox when forced or when no provider is set.
 
+    ``acting`` (the name of a command that cancels): the sandbox is never a silent fallback —
+    with no provider configured and no ``demo``, :class:`InvalidInput` says so, naming
+    ``--demo``.
     Raises :class:`tui.core.settings.ConfigError` listing every problem.
     """
     from tui.core.logs import setup_logging
@@ -79,6 +101,8 @@ def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
     overrides: dict[str, Any] = {"read_only": True} if read_only else {}
     settings = load_settings(**overrides)
     sandbox = None
+    if acting and not demo and not settings.enabled_providers():
+        raise InvalidInput(no_provider_to_act_on(acting))
     if demo or not settings.enabled_providers():
         from tui.sandbox import SandboxConfig, SandboxServer
 
@@ -88,7 +112,8 @@ def open_runtime(*, demo: bool = False, read_only: bool = False) -> Runtime:
         # Demo attempts never mix with real ones in the journal.
         demo_overrides["data_dir"] = settings.resolved_data_dir() / "demo"
         settings = load_settings(**overrides, **demo_overrides)
-        demo = True
-    runtime = Runtime(settings=settings, demo=demo, sandbox=sandbox)
+    runtime = Runtime(
+        settings=settings, demo=sandbox is not None, forced_demo=demo, sandbox=sandbox
+    )
     runtime.log_path = setup_logging(settings)
     return runtime

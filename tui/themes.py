@@ -10,8 +10,6 @@ the 16-colour theme stays within the 16 colours and the light theme stays readab
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +17,11 @@ from typing import Any
 
 from textual.theme import Theme
 
+from tui.core import theme_names
+
 DEFAULT_THEME = "stopline-dark"
-BUNDLED_PACKAGE = "tui.bundled_themes"
-"""The top-level ``themes/`` folder as installed (pyproject.toml maps it into the package)."""
-SOURCE_DIR = Path(__file__).resolve().parent.parent / "themes"
+BUNDLED_PACKAGE = theme_names.BUNDLED_PACKAGE
+SOURCE_DIR = theme_names.SOURCE_DIR
 _THEME_FIELDS = {
     "name",
     "primary",
@@ -45,25 +44,11 @@ _THEME_FIELDS = {
 
 
 def bundled_theme_dir() -> Path:
-    """Where the bundled themes are: inside the installed package (a wheel, or an editable
-    install, which maps it to ``themes/``), else ``themes/`` of a source tree run as is."""
-    try:
-        spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    except ImportError:
-        spec = None
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return SOURCE_DIR
+    """Where the bundled themes are (see :func:`tui.core.theme_names.bundled_theme_dir`)."""
+    return theme_names.bundled_theme_dir(BUNDLED_PACKAGE, SOURCE_DIR)
 
 
-def user_theme_dir() -> Path:
-    """``<user config dir>/stopline/themes`` (next to ``config.toml``)."""
-    override = os.environ.get("STOPLINE_CONFIG", "").strip()
-    if override:
-        return Path(override).expanduser().parent / "themes"
-    import platformdirs
-
-    return platformdirs.user_config_path("stopline", appauthor=False) / "themes"
+user_theme_dir = theme_names.user_theme_dir
 
 
 @dataclass

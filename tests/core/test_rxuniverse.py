@@ -93,16 +93,19 @@ async def test_lookup_status_failure_is_an_error(api, rx):
 # -- cancel -----------------------------------------------------------------------------------
 
 
+LAB_CODES = {"1": "Customer request", "DUP": "Duplicate order", "9": "Other"}
+"""A lab's own codes, as its settings would list them (Stopline ships none)."""
+
+
 @pytest.mark.parametrize(
     ("reason", "code", "sent"),
     [
-        ("Customer request", None, "1"),  # description → code
-        ("customer REQUEST", None, "1"),  # case-insensitive
-        ("3", None, "3"),  # the code itself
-        ("whatever the operator typed", "4", "4"),  # an explicit code wins
+        ("Customer request", None, "Customer request"),  # no codes known: sent as given
+        ("3", None, "3"),
+        ("whatever the operator typed", "DUP", "DUP"),  # an explicit code wins
     ],
 )
-async def test_delete_sends_the_reason_code_as_a_query_parameter(api, rx, reason, code, sent):
+async def test_without_configured_codes_the_reason_is_sent_as_given(api, rx, reason, code, sent):
     api.add("DELETE", f"{ORDERS}/72544", (200, {"orderNumber": "72544", "message": ""}))
 
     outcome = await rx.cancel(cancel_request(reason=reason, code=code))
@@ -116,6 +119,34 @@ async def test_delete_sends_the_reason_code_as_a_query_parameter(api, rx, reason
     assert [(c.id, c.status) for c in outcome.cancelled] == [("72544", "flagged for deletion")]
 
 
+def test_no_reason_codes_are_invented(rx):
+    assert rx.reason_codes == {}
+    assert rx.reason_required is False
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "sent"),
+    [
+        ("Customer request", None, "1"),  # description → code
+        ("customer REQUEST", None, "1"),  # case-insensitive
+        ("DUP", None, "DUP"),  # the code itself
+        ("whatever the operator typed", "9", "9"),  # an explicit code wins
+        ("whatever", "other", "9"),  # an explicit code by its description
+    ],
+)
+async def test_configured_codes_are_sent_as_codes(
+    api, provider_for, settings_for, reason, code, sent
+):
+    provider = provider_for("rxuniverse", settings_for(rxuniverse={"reason_codes": LAB_CODES}))
+    api.add("DELETE", f"{ORDERS}/72544", (200, {"orderNumber": "72544", "message": ""}))
+
+    outcome = await provider.cancel(cancel_request(reason=reason, code=code))
+
+    (call,) = api.calls("DELETE", f"{ORDERS}/72544")
+    assert call.url.params["deleteReason"] == sent
+    assert outcome.outcome is Outcome.COMPLETE
+
+
 async def test_reason_in_the_body_when_configured(api, provider_for, settings_for):
     settings = settings_for(rxuniverse={"reason_param": "body", "reason_field": "reasonCode"})
     api.add("DELETE", f"{ORDERS}/72544", (200, {"orderNumber": "72544"}))
@@ -125,21 +156,34 @@ async def test_reason_in_the_body_when_configured(api, provider_for, settings_fo
 
     (call,) = api.calls("DELETE", f"{ORDERS}/72544")
     assert call.url.query == b""
-    assert json.loads(call.content) == {"reasonCode": "1"}
+    assert json.loads(call.content) == {"reasonCode": "Customer request"}
 
 
-async def test_missing_required_reason_is_an_error_and_nothing_is_sent(api, rx):
-    outcome = await rx.cancel(cancel_request(reason="because"))
+async def test_a_required_code_the_reason_does_not_name_is_an_error_and_nothing_is_sent(
+    api, provider_for, settings_for
+):
+    settings = settings_for(rxuniverse={"reason_codes": LAB_CODES, "reason_required": True})
+    provider = provider_for("rxuniverse", settings=settings)
+    outcome = await provider.cancel(cancel_request(reason="because"))
 
     assert outcome.outcome is Outcome.ERROR
-    assert "needs a reason code" in outcome.message
+    assert "needs one of its reason codes" in outcome.message
     assert "1 Customer request" in outcome.message
     assert "nothing was sent" in outcome.message
     assert api.requests == []
 
 
-async def test_reason_not_required_sends_no_reason(api, provider_for, settings_for):
-    settings = settings_for(rxuniverse={"reason_required": False})
+@pytest.mark.parametrize("code", ["9999", "x\x07", "c" * 65])
+async def test_an_explicit_code_is_checked_before_sending(api, provider_for, settings_for, code):
+    provider = provider_for("rxuniverse", settings_for(rxuniverse={"reason_codes": LAB_CODES}))
+    outcome = await provider.cancel(cancel_request(reason="because", code=code))
+    assert outcome.outcome is Outcome.ERROR
+    assert "nothing was sent" in outcome.message
+    assert api.requests == []
+
+
+async def test_codes_not_required_and_not_named_send_no_reason(api, provider_for, settings_for):
+    settings = settings_for(rxuniverse={"reason_codes": LAB_CODES, "reason_required": False})
     api.add("DELETE", f"{ORDERS}/72544", (200, {"orderNumber": "72544"}))
     provider = provider_for("rxuniverse", settings=settings)
 
@@ -155,7 +199,7 @@ async def test_lab_reason_codes_come_from_settings(api, provider_for, settings_f
     api.add("DELETE", f"{ORDERS}/72544", (200, {"orderNumber": "72544"}))
     provider = provider_for("rxuniverse", settings=settings)
     assert provider.reason_codes == {"77": "Remake"}
-    assert provider.reason_required is True
+    assert provider.reason_required is False
 
     await provider.cancel(cancel_request(reason="remake"))
 
@@ -184,8 +228,7 @@ async def test_200_message_is_kept_as_a_warning(api, rx):
 @pytest.mark.parametrize(
     "error",
     [
-        "Order already completed",
-        "Order already marked for cancelation",
+        "Order has been through a non-cancel station",
         "Order has been through a station that prevents cancelation",
     ],
 )
@@ -198,22 +241,58 @@ async def test_400_about_the_jobs_state_is_refused(api, rx, error):
 
 
 @pytest.mark.parametrize(
+    ("status", "words"),
+    [
+        (RX_MARKED, "already marked for cancellation before this request"),
+        (rx_status("C", "", ""), "the job is complete"),
+    ],
+)
+async def test_already_completed_is_told_apart_by_a_look_up(api, rx, status, words):
+    """The lab says "Order already completed" for both; the look-up tells which."""
+    api.add("DELETE", f"{ORDERS}/72544", (400, {"error": "Order already completed"}))
+    install(api, "72544", status=status)
+    outcome = await rx.cancel(cancel_request())
+    assert outcome.outcome is Outcome.REFUSED
+    assert words in outcome.message and "Order already completed" in outcome.message
+    assert len(api.calls("DELETE", f"{ORDERS}/72544")) == 1  # never sent twice
+
+
+async def test_already_completed_when_the_look_up_fails_says_so(api, rx):
+    api.add("DELETE", f"{ORDERS}/72544", (400, {"error": "Order already completed"}))
+    api.add("GET", f"{ORDERS}/72544", (500, {"error": "down"}))
+    api.add("GET", f"{ORDERS}/72544/status", (500, {"error": "down"}))
+    outcome = await rx.cancel(cancel_request())
+    assert outcome.outcome is Outcome.REFUSED
+    assert "the look-up to tell which failed" in outcome.message
+
+
+@pytest.mark.parametrize(
     ("body", "words"),
     [
         (
             {"error": "Delete reason code does not exist", "details": ["Provided: 9999"]},
-            "Provided: 9999",
+            ["does not know this delete reason", "Provided: 9999", "rxuniverse.reason_codes"],
         ),
-        ({"error": "A valid reason is required", "details": []}, "reason"),
-        ({"error": "No delete reasons have been configured", "details": []}, "reasons"),
-        ({"error": "Job Tracker module required for cancel method", "details": []}, "Job Tracker"),
+        (
+            {"error": "The delete reasons file is empty", "details": []},
+            ["has none set up", "Order Delete Reasons"],
+        ),
+        (
+            {"error": "A valid reason is required", "details": []},
+            ["requires a delete reason code", "--reason-code", "reason_required"],
+        ),
+        (
+            {"error": "Job Tracker module required for cancel method", "details": []},
+            ["Job Tracker"],
+        ),
     ],
 )
-async def test_400_about_the_request_is_an_error(api, rx, body, words):
+async def test_400_about_the_request_is_an_error_that_says_what_to_do(api, rx, body, words):
     api.add("DELETE", f"{ORDERS}/72544", (400, body))
     outcome = await rx.cancel(cancel_request())
     assert outcome.outcome is Outcome.ERROR
-    assert words in outcome.message
+    for word in words:
+        assert word in outcome.message
 
 
 async def test_404_no_record_found(api, rx):

@@ -208,11 +208,12 @@ def test_missing_credentials_of_enabled_providers_are_all_reported(
     assert set(info.value.problems) == {
         "pattern.client_id is required when pattern.base_url is set",
         "pattern.client_secret is required when pattern.base_url is set",
-        "pattern.token_url: must start with http:// or https://",
+        # A value's problem names the variable that gave it.
+        "STOPLINE_PATTERN__TOKEN_URL (pattern.token_url): must start with http:// or https://",
         "ordermesh.client_id is required when ordermesh.base_url is set",
         "ordermesh.client_secret is required when ordermesh.base_url is set",
         "shoplazza.access_token is required when shoplazza.base_url is set",
-        f"ca_bundle: {tmp_path / 'missing-ca.pem'} is not a file",
+        f"STOPLINE_CA_BUNDLE (ca_bundle): {tmp_path / 'missing-ca.pem'} is not a file",
     }
 
 

@@ -3,6 +3,7 @@ providers time out fast and whose back-off waits are shortened."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from tui.core.service import StoplineService
 from tui.core.settings import Settings
 from tui.sandbox import SandboxConfig, SandboxServer, control
 
+from .hostile import HostileServer
 from .kit import quick_sleep, sandbox_settings
 
 OPERATOR = "test-operator"
@@ -87,3 +89,27 @@ async def make_stack(fresh: SandboxServer, tmp_path: Path) -> AsyncIterator[Stac
         if not stack.closed_by_app:
             await stack.service.aclose()  # closes the service's journal
         stack.journal.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_server() -> Iterator[HostileServer]:
+    with HostileServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hostile(
+    hostile_server: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[HostileServer]:
+    """The hostile provider, behaving until told otherwise, with Stopline's environment
+    pointing every provider at it (timeouts of 1 s)."""
+    hostile_server.reset()
+    for name, value in hostile_server.settings_env().items():
+        monkeypatch.setenv(name, value)
+    yield hostile_server
+    hostile_server.reset()
+    logger = logging.getLogger("stopline")
+    for handler in list(logger.handlers):  # the CLI attached the support log: detach it
+        if getattr(handler, "_stopline", False):
+            logger.removeHandler(handler)
+            handler.close()

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -178,3 +181,40 @@ async def look_up(pilot: Any, identifier: str) -> None:
     pilot.app.screen.query_one("#search").value = identifier
     await pilot.press("enter")
     await settle(pilot)
+
+
+# -- the program in a subprocess -------------------------------------------------------------
+
+MAXRSS = "MAXRSS_KIB="
+_MEASURED = (
+    "import resource, sys\n"
+    "from tui.cli.main import run\n"
+    "code = run(sys.argv[1:])\n"
+    "sys.stdout.flush()\n"
+    f"sys.stderr.write('{MAXRSS}%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    "sys.exit(code)\n"
+)
+
+
+def stopline(
+    *argv: str, env: dict[str, str], measure: bool = False, timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m tui ARGV`` with exactly ``env``'s STOPLINE_* variables (the test's own are
+    dropped). ``measure``: the process reports its peak resident memory on its last stderr
+    line (see :func:`peak_rss_mib`)."""
+    base = {k: v for k, v in os.environ.items() if not k.upper().startswith("STOPLINE_")}
+    code = ["-c", _MEASURED] if measure else ["-m", "tui"]
+    return subprocess.run(
+        [sys.executable, *code, *argv],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def peak_rss_mib(result: subprocess.CompletedProcess[str]) -> float:
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(MAXRSS), result.stderr
+    return int(line.removeprefix(MAXRSS)) / 1024  # ru_maxrss is in KiB on Linux

@@ -21,6 +21,7 @@ PUBLIC_FIELDS = {
     "not_cancelled",
     "warnings",
     "request_id",
+    "demo",
 }
 SENT_FIELDS = PUBLIC_FIELDS | {"sent", "attempt_id"}
 NOT_SENT_FIELDS = PUBLIC_FIELDS | {"sent", "not_sent", "reason_not_sent", "attempt"}
@@ -67,6 +68,7 @@ def test_cancel_exit_codes_and_json(
     (attempt,) = history(capsys)
     assert body["attempt_id"] == attempt["id"]
     assert attempt["outcome"] == outcome and attempt["state"] == "finished"
+    assert body["demo"] is False  # configured providers answered, not the embedded sandbox
 
 
 def test_cancel_of_an_order_the_lookup_does_not_find_is_not_sent(
@@ -150,6 +152,7 @@ def test_lookup_json_and_exit_codes(
     assert code == exit_codes.OK
     found = [r for r in json.loads(out) if r["state"] == "found"]
     assert [r["provider"] for r in found] == ["rxuniverse"]
+    assert all(r["demo"] is False for r in json.loads(out))
     code, _, _ = cli(["lookup", "no-such-order-anywhere"], capsys)
     assert code == exit_codes.NOT_FOUND
 
@@ -170,3 +173,32 @@ def test_demo_mode_says_so_and_uses_the_sandbox(capsys: pytest.CaptureFixture[st
     assert code == exit_codes.OK
     assert "DEMO DATA" in err
     assert showcase.SHOPLAZZA_OPEN_ID in out
+
+
+def test_demo_lookup_json_says_demo(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = cli(["lookup", showcase.SHOPLAZZA_OPEN_ID, "--json"], capsys)
+    assert code == exit_codes.OK
+    results = json.loads(out)
+    assert results and all(r["demo"] is True for r in results)
+    assert err == ""  # --json keeps stderr quiet; the answer itself says demo
+
+
+@pytest.mark.parametrize("command", ["cancel", "batch"])
+def test_acting_never_falls_back_to_the_demo_sandbox(
+    command: str, capsys: pytest.CaptureFixture[str], tmp_path: pytest.TempPathFactory
+) -> None:
+    """With no provider configured, cancel and batch refuse unless --demo is given."""
+    ids = tmp_path / "ids.txt"  # type: ignore[operator]
+    ids.write_text(showcase.SHOPLAZZA_OPEN_ID + "\n")
+    target = str(ids) if command == "batch" else showcase.SHOPLAZZA_OPEN_ID
+    argv = [command, target, "-p", "shoplazza", "-r", "dup", "--yes", "--json"]
+    code, out, err = cli(argv, capsys)
+    assert code == exit_codes.USAGE
+    assert out == ""
+    assert "no provider is configured" in err and "--demo" in err
+    assert len(err.strip().splitlines()) == 1
+
+    code, out, err = cli(["--demo", *argv], capsys)
+    assert code == exit_codes.OK, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines and all((line.get("summary") or line)["demo"] is True for line in lines), lines

@@ -209,6 +209,31 @@ async def test_rxuniverse_needs_a_reason_code_and_refuses_past_a_station(
     assert found.cancelled
 
 
+async def test_rxuniverse_without_configured_codes_lets_the_lab_decide(
+    sandbox: object, root_url: str
+) -> None:
+    """No codes in Stopline's settings: the reason goes as given and the lab's answer is
+    turned into words that say what to configure; a code the lab knows goes through."""
+    from tui.core.settings import load_settings
+    from tui.runtime import env_to_overrides
+
+    overrides = env_to_overrides(sandbox.settings_env())  # type: ignore[attr-defined]
+    del overrides["rxuniverse"]["reason_codes"], overrides["rxuniverse"]["reason_required"]
+    async with StoplineService.from_settings(load_settings(**overrides)) as service:
+        assert service.provider("rxuniverse").reason_codes == {}
+        sent = await service.cancel(request("rxuniverse", "72544", reason="because"))
+        assert isinstance(sent, Done)
+        free_text = sent.outcome
+        assert free_text.outcome is Outcome.ERROR and free_text.http_status == 400
+        assert "does not know this delete reason" in free_text.message
+        assert "Provided: because" in free_text.message
+        coded = await service.cancel(request("rxuniverse", "72544", reason="x", reason_code="2"))
+        assert isinstance(coded, Done) and coded.outcome.outcome is Outcome.COMPLETE
+        # Marked for cancellation now: the look-up says so, and nothing more is sent.
+        again = await service.cancel(request("rxuniverse", "72544", reason_code="2"))
+        assert isinstance(again, NotSent) and again.why is Why.ALREADY_CANCELLED
+
+
 async def test_not_found_is_not_sent(service: StoplineService, root_url: str) -> None:
     for provider, ident in [
         ("pattern", "114-0000000-0000000"),

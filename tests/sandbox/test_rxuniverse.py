@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -99,7 +100,10 @@ def test_delete_needs_a_reason(client: httpx.Client) -> None:
 def test_delete_with_an_unknown_reason_is_400(client: httpx.Client) -> None:
     response = client.delete(order_path(RX_CANCELLABLE_ORDER), params={"deleteReason": "9999"})
     assert response.status_code == 400
-    assert response.json() == {"error": "Invalid delete reason", "details": ["Provided: 9999"]}
+    assert response.json() == {
+        "error": "Delete reason code does not exist",
+        "details": ["Provided: 9999"],
+    }
 
 
 def test_delete_flags_the_order_and_status_says_so(client: httpx.Client) -> None:
@@ -124,7 +128,7 @@ def test_delete_after_a_no_cancel_station_is_400(client: httpx.Client) -> None:
     response = client.delete(order_path(RX_AT_NO_CANCEL_STATION_PO), params={"deleteReason": "1"})
     assert response.status_code == 400
     assert response.json() == {
-        "error": "Order has been through a station that prevents cancellation",
+        "error": "Order has been through a non-cancel station",
         "details": ["Station: 40 SURFACING"],
     }
     status = client.get(order_path(RX_AT_NO_CANCEL_STATION, "/status")).json()
@@ -206,3 +210,20 @@ def test_without_job_tracker_every_cancel_is_refused() -> None:
         "error": "Job Tracker module required for cancel method",
         "details": [],
     }
+
+
+def test_a_lab_requiring_reasons_without_any_says_its_file_is_empty() -> None:
+    config = SandboxConfig(rx_reason_required=True, rx_delete_reasons=[])
+    with SandboxServer(config) as server, httpx.Client(base_url=server.root_url) as http:
+        response = http.delete(order_path(RX_CANCELLABLE_ORDER), params={"deleteReason": "1"})
+        assert response.status_code == 400
+        assert response.json() == {"error": "The delete reasons file is empty", "details": []}
+        assert "STOPLINE_RXUNIVERSE__REASON_CODES" not in server.settings_env()
+
+
+def test_the_labs_settings_name_its_codes() -> None:
+    """Stopline knows a lab's codes only from its settings; the sandbox's say them."""
+    with SandboxServer(SandboxConfig()) as server:
+        env = server.settings_env()
+    assert json.loads(env["STOPLINE_RXUNIVERSE__REASON_CODES"])["1"] == "Customer request"
+    assert env["STOPLINE_RXUNIVERSE__REASON_REQUIRED"] == "true"

@@ -34,6 +34,12 @@ def test_settings_env_points_clients_at_the_sandbox(server: SandboxServer) -> No
         "STOPLINE_SHOPLAZZA__BASE_URL": f"{root}/shoplazza",
         "STOPLINE_SHOPLAZZA__ACCESS_TOKEN": "demo-shoplazza-token",
         "STOPLINE_RXUNIVERSE__BASE_URL": f"{root}/rxuniverse",
+        # The simulated lab's own reason codes, as a lab's settings would name them.
+        "STOPLINE_RXUNIVERSE__REASON_CODES": (
+            '{"1": "Customer request", "2": "Duplicate order", "3": "Wrong prescription", '
+            '"4": "Frame out of stock", "5": "Lens out of stock", "9": "Other"}'
+        ),
+        "STOPLINE_RXUNIVERSE__REASON_REQUIRED": "true",
     }
 
 

@@ -122,7 +122,9 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
         async def run_then_close() -> bool:
             nonlocal closed
             try:
-                return await _run_interruptibly(runner, plan, summary, json_lines=args.json)
+                return await _run_interruptibly(
+                    runner, plan, summary, json_lines=args.json, demo=runtime.demo
+                )
             finally:
                 await service.aclose()  # on the loop the clients were used on
                 closed = True
@@ -131,7 +133,7 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
             runner = BatchRunner(service, args.concurrency)
             plan = runner.preflight(plan)  # provider configured, not read-only, items allowed
             if not plan.rows:
-                report_bad_rows(plan, args.json)
+                report_bad_rows(plan, args.json, demo=runtime.demo)
                 sys.stderr.write("stopline: every row is bad; nothing was sent\n")
                 return exit_codes.USAGE
             if not args.yes and not confirm(runner, plan):
@@ -159,6 +161,7 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
                     **summary.to_public(),
                     "errors": [e.to_public() for e in plan.errors],
                     "exit_code": code,
+                    "demo": runtime.demo,
                 }
             }
         )
@@ -173,7 +176,12 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
 
 
 async def _run_interruptibly(
-    runner: BatchRunner, plan: BatchPlan, summary: BatchSummary, *, json_lines: bool
+    runner: BatchRunner,
+    plan: BatchPlan,
+    summary: BatchSummary,
+    *,
+    json_lines: bool,
+    demo: bool = False,
 ) -> bool:
     """Run the batch; ctrl-c and SIGTERM stop it (nothing new starts). True if interrupted."""
     import asyncio
@@ -189,7 +197,7 @@ async def _run_interruptibly(
 
     def on_result(result: BatchResult) -> None:
         if json_lines:
-            print_json(result.to_public())
+            print_json({**result.to_public(), "demo": demo})
             sys.stdout.flush()
         if progress is not None and bar is not None:
             progress.update(bar, advance=1, counts=_counts_text(summary))
@@ -296,7 +304,7 @@ def confirm(runner: BatchRunner, plan: BatchPlan) -> bool:
     return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
-def report_bad_rows(plan: BatchPlan, json_lines: bool) -> None:
+def report_bad_rows(plan: BatchPlan, json_lines: bool, *, demo: bool = False) -> None:
     import sys
 
     from tui.core.text import clean
@@ -311,6 +319,7 @@ def report_bad_rows(plan: BatchPlan, json_lines: bool) -> None:
                     "bad_rows": len(plan.errors),
                     "errors": [e.to_public() for e in plan.errors],
                     "exit_code": 2,
+                    "demo": demo,
                 }
             }
         )

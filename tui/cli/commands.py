@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Iterator
@@ -26,20 +27,23 @@ from tui.core.domain import (
     ItemSelection,
     LookupState,
 )
-from tui.core.identifiers import InvalidInput, parse_item_spec, validate_identifier
+from tui.core.identifiers import (
+    InvalidInput,
+    parse_item_spec,
+    validate_identifier,
+    validate_reason_code,
+)
 from tui.core.lifecycle import NotSent, Why
-from tui.runtime import Runtime, open_runtime
+from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime
 
 
 @contextmanager
 def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
-    runtime = open_runtime(demo=args.demo, read_only=args.read_only)
+    acting = args.command if args.command in ACTING_COMMANDS else None
+    runtime = open_runtime(demo=args.demo, read_only=args.read_only, acting=acting)
     try:
         if runtime.demo and not getattr(args, "json", False):
-            sys.stderr.write(
-                "stopline: DEMO DATA — no provider is configured, using the embedded sandbox "
-                f"at {runtime.sandbox.root_url if runtime.sandbox else 'loopback'}\n"
-            )
+            sys.stderr.write(demo_notice(runtime))
         yield runtime
     finally:
         runtime.close()
@@ -61,7 +65,7 @@ async def lookup(args: argparse.Namespace) -> int:
         async with runtime.open_service() as service:
             results = await service.lookup_all(identifier, [provider] if provider else None)
     if args.json:
-        print_json([r.model_dump(mode="json") for r in results])
+        print_json([{**r.model_dump(mode="json"), "demo": runtime.demo} for r in results])
     else:
         out = console()
         out.print(lookup_table(results))
@@ -100,7 +104,7 @@ async def cancel(args: argparse.Namespace) -> int:
         provider=provider,
         order_id=validate_identifier(args.identifier),
         reason=args.reason,
-        reason_code=args.reason_code,
+        reason_code=validate_reason_code(args.reason_code),
         items=items,
     )
     if not args.yes and not sys.stdin.isatty():
@@ -115,14 +119,21 @@ async def cancel(args: argparse.Namespace) -> int:
     out = console()
     if isinstance(final, NotSent):
         if args.json:
-            print_json(not_sent_public(final))
+            print_json({**not_sent_public(final), "demo": runtime.demo})
         else:
             for part in not_sent_report(final):
                 out.print(part)
         return not_sent_exit_code(final)
     outcome = final.outcome
     if args.json:
-        print_json({**outcome.to_public(), "sent": True, "attempt_id": outcome.attempt_id})
+        print_json(
+            {
+                **outcome.to_public(),
+                "sent": True,
+                "attempt_id": outcome.attempt_id,
+                "demo": runtime.demo,
+            }
+        )
     else:
         for note in final.notes:
             out.print(t(f"note: {note}", "dim"))
@@ -144,16 +155,17 @@ def not_sent_exit_code(final: NotSent) -> int:
 
 
 def config_check() -> int:
-    from tui.core.settings import ConfigError, config_path, load_settings
+    from tui.core.config_check import check_config
+    from tui.core.settings import config_path
 
     out = console()
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        out.print(t(f"{config_path()}: {len(exc.problems)} problem(s)", "bold red"))
-        for problem in exc.problems:
+    report = check_config()
+    if not report.ok or report.settings is None:
+        out.print(t(f"{config_path()}: {len(report.problems)} problem(s)", "bold red"))
+        for problem in report.problems:
             out.print(t(f"  - {problem}"))
         return exit_codes.USAGE
+    settings = report.settings
     enabled = settings.enabled_providers()
     out.print(t(f"{config_path()}: OK", "bold green"))
     for key, section in settings.providers().items():
@@ -164,7 +176,13 @@ def config_check() -> int:
         )
         out.print(t(f"  {PROVIDER_LABELS[key]:<12} {state}"))
     if not enabled:
-        out.print(t("  no provider configured: stopline will start the demo sandbox", "yellow"))
+        out.print(
+            t(
+                "  no provider configured: lookup and the console use the demo sandbox; "
+                "cancel and batch refuse unless given --demo",
+                "yellow",
+            )
+        )
     return exit_codes.OK
 
 
@@ -222,7 +240,7 @@ def serve_sandbox(args: argparse.Namespace) -> int:
     out.print(t(f"Stopline sandbox (demo data) serving on {root}", "bold"))
     out.print(t("Point Stopline at it with:"))
     for name, value in server.settings_env().items():
-        out.print(t(f"  export {name}={value}"))
+        out.print(t(f"  export {name}={shlex.quote(value)}"))
     out.print(t("Orders to try:"))
     for key, entries in SHOWCASE.items():
         for ident, what in entries:

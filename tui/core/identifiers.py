@@ -15,7 +15,8 @@ class InvalidInput(ValueError):
     """Input rejected before any request; the message is safe to show as is."""
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str) -> bool:
+    """Control, format (bidi), surrogate or private-use characters: never in typed input."""
     return any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} for ch in text)
 
 
@@ -28,7 +29,7 @@ def validate_identifier(raw: str) -> str:
         raise InvalidInput("identifier is empty")
     if len(ident) > MAX_IDENTIFIER_CHARS:
         raise InvalidInput(f"identifier is longer than {MAX_IDENTIFIER_CHARS} characters")
-    if _has_control(ident):
+    if has_control(ident):
         raise InvalidInput("identifier contains control characters")
     if ident in {".", ".."}:
         raise InvalidInput("identifier cannot be '.' or '..'")
@@ -42,7 +43,7 @@ def validate_reason(raw: str, *, required: bool = True) -> str:
         raise InvalidInput("a cancel reason is required")
     if len(reason) > MAX_REASON_CHARS:
         raise InvalidInput(f"reason is longer than {MAX_REASON_CHARS} characters")
-    if _has_control(reason):
+    if has_control(reason):
         raise InvalidInput("reason contains control characters")
     return reason
 
@@ -63,3 +64,37 @@ def parse_item_spec(raw: str) -> tuple[str, int | None]:
     if qty < 1 or qty > 1_000_000:
         raise InvalidInput(f"item {item_id}: quantity must be between 1 and 1000000")
     return item_id, qty
+
+
+MAX_REASON_CODE_CHARS = 64
+MAX_OPERATOR_CHARS = 100
+
+
+def validate_reason_code(raw: str | None) -> str | None:
+    """A provider's reason code as typed (``--reason-code``), stripped; None when blank."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("reason code must be text")
+    code = raw.strip()
+    if not code:
+        return None
+    if len(code) > MAX_REASON_CODE_CHARS:
+        raise InvalidInput(f"reason code is longer than {MAX_REASON_CODE_CHARS} characters")
+    if has_control(code):
+        raise InvalidInput("reason code contains control characters")
+    return code
+
+
+def validate_operator(raw: str) -> str:
+    """Who is cancelling (``STOPLINE_OPERATOR``), as recorded with every attempt."""
+    if not isinstance(raw, str):
+        raise InvalidInput("operator must be text")
+    name = raw.strip()
+    if not name:
+        raise InvalidInput("operator is empty")
+    if len(name) > MAX_OPERATOR_CHARS:
+        raise InvalidInput(f"operator is longer than {MAX_OPERATOR_CHARS} characters")
+    if has_control(name):
+        raise InvalidInput("operator contains control characters")
+    return name

@@ -6,20 +6,22 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from tui.core.redact import PROCESS, Redactor
 from tui.core.settings import Settings
 
 LOG_NAME = "stopline.log"
 
 
 class RedactSecrets(logging.Filter):
-    """Last line of defence: replace any configured secret that slips into a record."""
+    """Last line of defence: replace any secret that slips into a record — the configured
+    ones, and every one a provider of this process holds or was issued (bearer tokens)."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self._secrets = [s for s in secrets if len(s) >= 4]
+        self._configured = Redactor(secrets, shared=False)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
+        if self._configured or PROCESS:
             record.msg, record.args = self._redact(record.getMessage()), None
             if record.exc_info and not record.exc_text:
                 # The traceback's exception messages are text that reaches the file too.
@@ -31,9 +33,7 @@ class RedactSecrets(logging.Filter):
         return True
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return PROCESS.text(self._configured.text(text))
 
 
 def configured_secrets(settings: Settings) -> list[str]:
@@ -43,7 +43,17 @@ def configured_secrets(settings: Settings) -> list[str]:
         settings.shoplazza.access_token,
         settings.rxuniverse.api_key,
     ]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    if settings.journal_url is not None:
+        from urllib.parse import unquote, urlsplit
+
+        try:
+            password = urlsplit(settings.journal_url.get_secret_value()).password
+        except ValueError:
+            password = None
+        if password:
+            found.extend({password, unquote(password)})
+    return found
 
 
 def setup_logging(settings: Settings) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -164,6 +165,13 @@ class SandboxServer:
         }
         if self.config.rx_api_key:
             env["STOPLINE_RXUNIVERSE__API_KEY"] = self.config.rx_api_key
+        # The lab's own delete reason codes, as an operator would copy them from its Setup
+        # (no API lists them): Stopline then offers them as presets and checks them.
+        if self.config.rx_delete_reasons:
+            env["STOPLINE_RXUNIVERSE__REASON_CODES"] = json.dumps(
+                {entry.code: entry.description for entry in self.config.rx_delete_reasons}
+            )
+        env["STOPLINE_RXUNIVERSE__REASON_REQUIRED"] = str(self.config.rx_reason_required).lower()
         return env
 
     def __enter__(self) -> SandboxServer:

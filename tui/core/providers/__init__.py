@@ -56,6 +56,8 @@ def build_provider(
         transport=transport,
         follow_redirects=False,
     )
+    http.setdefault("deadline_s", section.timeout_s)
+    http.setdefault("max_answer_bytes", section.max_answer_bytes)
     provider: OrderProvider = ADAPTERS[key](section, client, **http)
     return provider
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, SecretStr
 
 from tui.core.domain import (
     CancelOutcome,
@@ -80,9 +79,9 @@ def json_body(response: httpx.Response, provider: str) -> Any:
 
 
 def error_text(response: httpx.Response) -> str:
-    """The provider's own words from an error body, whatever shape it takes, with any
-    credential the request carried blanked out (some APIs quote what they refuse)."""
-    return redact_sent_credentials(_error_words(response), response)
+    """The provider's own words from an error body, whatever shape it takes. Secrets it may
+    quote are removed where outcomes and errors leave the adapter (:class:`BaseProvider`)."""
+    return _error_words(response)
 
 
 def _error_words(response: httpx.Response) -> str:
@@ -104,32 +103,6 @@ def _error_words(response: httpx.Response) -> str:
     elif isinstance(body, list):
         parts.extend(clean(v, max_chars=200) for v in body)
     return "; ".join(p for p in parts if p) or f"HTTP {response.status_code}"
-
-
-_CREDENTIAL_NAME = re.compile(r"auth|token|key|secret|password|cookie", re.IGNORECASE)
-
-
-def redact_sent_credentials(text: str, response: httpx.Response) -> str:
-    """``text`` without the credentials the request behind ``response`` carried: header
-    values (``Authorization: Bearer …``, ``Access-Token``, an API key header) and secret
-    fields of a JSON body (``client_secret``)."""
-    try:
-        request = response.request
-    except RuntimeError:  # a response built without a request
-        return text
-    sent: set[str] = set()
-    for name, value in request.headers.items():
-        if _CREDENTIAL_NAME.search(name):
-            sent.update([value, *value.split()[1:]])  # "Bearer <token>": the token too
-    try:
-        body = json.loads(request.content) if request.content else None
-    except (ValueError, RecursionError, httpx.RequestNotRead):
-        body = None
-    if isinstance(body, dict):
-        sent.update(v for k, v in body.items() if isinstance(v, str) and _CREDENTIAL_NAME.search(k))
-    for value in sorted((v for v in sent if len(v) >= 6), key=len, reverse=True):
-        text = text.replace(value, "***")
-    return text
 
 
 def lookup_failure(provider: str, response: httpx.Response) -> ProviderError:
@@ -165,12 +138,41 @@ class BaseProvider:
         self.breaker = http.breaker
         self.reason_codes: dict[str, str] = {}
         self.reason_required = False
+        settings = getattr(self, "settings", None)
+        if isinstance(settings, BaseModel):
+            for name in type(settings).model_fields:
+                value = getattr(settings, name)
+                if isinstance(value, SecretStr):
+                    self.http.redactor.add(value)
 
     async def aclose(self) -> None:
         await self.http.client.aclose()
 
     def can_resolve(self, identifier: str) -> bool:
         return True
+
+    # -- redaction: every answer leaves the adapter through here -----------------------------
+
+    async def lookup(self, identifier: str) -> Order | None:
+        """The order, with every secret this provider knows removed from its text."""
+        try:
+            order = await self._lookup(identifier)
+        except ProviderError as exc:
+            raise self.redacted_error(exc) from None
+        return None if order is None else self.http.redactor.model(order)
+
+    async def _lookup(self, identifier: str) -> Order | None:
+        raise NotImplementedError
+
+    def redacted_error(self, exc: ProviderError) -> ProviderError:
+        redactor = self.http.redactor
+        message = redactor.text(exc.message)
+        if message == exc.message:
+            return exc
+        return type(exc)(exc.provider, message, http_status=exc.http_status)
+
+    def redacted(self, outcome: CancelOutcome) -> CancelOutcome:
+        return self.http.redactor.model(outcome)
 
     # -- outcome helpers ---------------------------------------------------------------------
 
@@ -192,18 +194,18 @@ class BaseProvider:
         try:
             outcome = await self._cancel(request)
         except ProviderError as exc:
-            return self.failed(request, exc)
+            return self.redacted(self.failed(request, exc))
         status = outcome.http_status or 0
         if outcome.outcome is Outcome.ERROR and 200 <= status < 300:
             # A success status the adapter does not know (201, 202, 204…) is no proof that
             # nothing happened: unknown, settled by a look-up, never "provably not applied".
-            return outcome.model_copy(
+            outcome = outcome.model_copy(
                 update={
                     "outcome": Outcome.UNKNOWN,
                     "message": f"unexpected answer to a cancel ({status}): {outcome.message}",
                 }
             )
-        return outcome
+        return self.redacted(outcome)
 
     async def _cancel(self, request: CancelRequest) -> CancelOutcome:
         raise NotImplementedError
@@ -227,6 +229,23 @@ class BaseProvider:
         if response.status_code >= 500:
             return self.server_error(request, response)
         return self.answered(request, response, Outcome.ERROR)
+
+    def contradicted(
+        self, request: CancelRequest, response: httpx.Response, says: str
+    ) -> CancelOutcome:
+        """A success status whose body says failure: it may or may not have been applied, so
+        unknown — the service looks the order up to settle it. Never reported cancelled."""
+        said = clean(says, max_chars=200)
+        return self.outcome(
+            request,
+            Outcome.UNKNOWN,
+            http_status=response.status_code,
+            message=(
+                f"the provider answered {response.status_code} (success) but its answer says "
+                f"otherwise: {said or 'no details'}"
+            ),
+            request_id=self.request_id(response),
+        )
 
     def server_error(self, request: CancelRequest, response: httpx.Response) -> CancelOutcome:
         """A 5xx on a cancel: the provider may have applied part of it before failing."""
@@ -260,7 +279,8 @@ class BearerTokenProvider(BaseProvider):
     """Lifetime assumed when the token answer does not say."""
 
     def __init__(self, client: httpx.AsyncClient, **http: Any) -> None:
-        self.tokens = TokenSource(self._fetch_token)
+        # Every token issued is a secret from the moment it exists.
+        self.tokens = TokenSource(self._fetch_token, on_issue=self._learn_token)
         super().__init__(
             ProviderHttp(
                 self.key,
@@ -274,6 +294,9 @@ class BearerTokenProvider(BaseProvider):
     def token_request(self) -> tuple[str, dict[str, str]]:
         """The token endpoint (absolute, or relative to the API base) and its JSON body."""
         raise NotImplementedError
+
+    def _learn_token(self, token: str) -> None:
+        self.http.redactor.add(token)
 
     async def _auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.tokens.token()}"}

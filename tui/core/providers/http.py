@@ -8,6 +8,12 @@ One :class:`ProviderHttp` wraps the provider's single ``httpx.AsyncClient``. Its
 * look-ups (``idempotent=True``) also resend on 502/503/504, read timeouts and broken
   connections; a cancel never does — once it may have reached the provider, a lost answer
   is :class:`OutcomeUncertain` and the caller reconciles by looking the order up.
+* bounded answers: one whole exchange (connect, send, every byte of the answer) has
+  ``deadline_s``, and an answer is read, decompressed, only up to ``max_answer_bytes`` —
+  both enforced while streaming, so a trickle, an endless stream or a gzip bomb costs
+  neither time nor memory. Past a bound a look-up fails and a cancel is uncertain.
+* a request that cannot be built (a URL httpx refuses, a header value with a newline) was
+  never sent: a plain :class:`ProviderError`, never uncertain.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +41,12 @@ from tui.core.errors import (
     OutcomeUncertain,
     ProviderAuthError,
     ProviderError,
+    ProviderResponseError,
     ProviderUnavailable,
 )
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
+from tui.core.redact import Redactor
+from tui.core.settings import DEFAULT_MAX_ANSWER_BYTES
 from tui.core.text import clean
 
 log = logging.getLogger("stopline.http")
@@ -53,6 +63,8 @@ _LOST_AFTER_SEND = (
     httpx.DecodingError,  # the answer arrived but its body cannot be decoded
 )
 _TRANSIENT_STATUS = frozenset({502, 503, 504})
+_DROPPED_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+"""Headers that describe the wire form of a body already decoded and counted."""
 
 
 class TokenSource:
@@ -64,10 +76,13 @@ class TokenSource:
         *,
         skew_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        on_issue: Callable[[str], None] | None = None,
     ) -> None:
         self._fetch = fetch
         self._skew_s = skew_s
         self._clock = clock
+        self._on_issue = on_issue
+        """Told every token fetched (the provider's redactor learns it before any use)."""
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
@@ -77,6 +92,8 @@ class TokenSource:
         async with self._lock:
             if self._token is None or self._clock() >= self._expires_at:
                 token, expires_in = await self._fetch()
+                if self._on_issue is not None:
+                    self._on_issue(token)
                 self.fetch_count += 1
                 self._token = token
                 self._expires_at = self._clock() + max(0.0, expires_in - self._skew_s)
@@ -86,6 +103,70 @@ class TokenSource:
         """Forget the token (only if it is still ``stale``, when given)."""
         if stale is None or stale == self._token:
             self._token = None
+
+
+DECODE_STEP_BYTES = 4096
+"""Compressed bytes decoded at a time: one step inflates to at most ~4 MiB (gzip's ratio
+is about 1:1032), so a gzip bomb is stopped a few MiB in, however large its chunks."""
+
+
+class AnswerNotRead(Exception):
+    """Internal: the answer is abandoned unread (too large, or a form no one sends)."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+
+
+class _SmallSteps(httpx.AsyncByteStream):
+    """The raw body in steps of at most ``size`` bytes, so decoding one step is bounded."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, size: int) -> None:
+        self._inner = inner
+        self._size = size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            for start in range(0, len(chunk), self._size):
+                yield chunk[start : start + self._size]
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+_HEADER_NAME = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def header_problem(request: httpx.Request) -> str | None:
+    """Why a header could not be sent (without its value: it may be a credential)."""
+    for name, value in request.headers.raw:
+        if not _HEADER_NAME.match(name):
+            return "a request header has an invalid name"
+        if any((b < 0x20 and b != 0x09) or b == 0x7F for b in value):
+            shown = clean(name.decode("ascii", "replace"), max_chars=60)
+            return f"the {shown} header holds a newline or a control character"
+    return None
+
+
+class _Trace:
+    """httpcore's ``trace`` extension: whether sending had begun when the deadline struck.
+
+    Transports that report nothing (a mock) count as having sent: the safe assumption."""
+
+    def __init__(self) -> None:
+        self.connecting = False
+        self.sending = False
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.startswith("connection."):
+            self.connecting = True
+        elif ".send_request_headers." in event:
+            self.sending = True
+
+    @property
+    def nothing_sent(self) -> bool:
+        return self.connecting and not self.sending
 
 
 class _Retry(Exception):
@@ -139,9 +220,17 @@ class ProviderHttp:
         max_retry_after_s: float = 10.0,
         sleep: Sleep = asyncio.sleep,
         before_send: Callable[[], Awaitable[None]] | None = None,
+        deadline_s: float | None = None,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+        redactor: Redactor | None = None,
     ) -> None:
         self.provider = provider
         self.client = client
+        self.deadline_s = deadline_s if deadline_s is not None else client.timeout.read
+        """Seconds one whole exchange may take (default: the client's read timeout)."""
+        self.max_answer_bytes = max_answer_bytes
+        self.redactor = redactor if redactor is not None else Redactor()
+        """Every secret this provider holds or was issued; see :mod:`tui.core.redact`."""
         self._auth = auth
         self._on_unauthorized = on_unauthorized
         self.breaker = breaker or CircuitBreaker()
@@ -189,13 +278,34 @@ class ProviderHttp:
             send_headers = dict(headers or {})
             if authenticate and self._auth is not None:
                 send_headers.update(await self._auth())
+            request = self._build(method, url, params, json, content, send_headers)
             if self._before_send is not None:
                 await self._before_send()
             started = time.perf_counter()
+            trace = _Trace()
+            request.extensions["trace"] = trace
             try:
-                response = await self.client.request(
-                    method, url, params=params, json=json, content=content, headers=send_headers
-                )
+                async with asyncio.timeout(self.deadline_s):
+                    response = await self._exchange(request)
+            except TimeoutError as exc:
+                self.breaker.record_failure()
+                if trace.nothing_sent:  # still connecting: the request never left
+                    raise _Retry(
+                        ProviderUnavailable(
+                            self.provider, f"cannot connect within {self.deadline_s:g} s"
+                        )
+                    ) from exc
+                what = f"no complete answer within {self.deadline_s:g} s"
+                if not idempotent:
+                    raise OutcomeUncertain(self.provider, what) from exc
+                raise _Retry(ProviderUnavailable(self.provider, what)) from exc
+            except AnswerNotRead as exc:
+                self.breaker.record_failure()
+                if not idempotent:
+                    raise OutcomeUncertain(self.provider, exc.why, http_status=exc.status) from None
+                raise ProviderResponseError(
+                    self.provider, exc.why, http_status=exc.status
+                ) from None
             except _NOT_SENT as exc:
                 self.breaker.record_failure()
                 raise _Retry(ProviderUnavailable(self.provider, connect_problem(exc))) from exc
@@ -294,3 +404,78 @@ class ProviderHttp:
                 # must not hold the half-open slot forever.
                 self.breaker.end_trial()
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _build(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        params: Mapping[str, str] | None,
+        json: Any,
+        content: bytes | str | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Request:
+        """The request, or :class:`ProviderError` if it cannot exist: nothing was sent."""
+        try:
+            request = self.client.build_request(
+                method, url, params=params, json=json, content=content, headers=headers
+            )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            raise ProviderError(
+                self.provider, f"the request URL cannot be used ({exc}); nothing was sent"
+            ) from None
+        except (UnicodeError, ValueError, TypeError) as exc:
+            # Non-ASCII in a header value (httpx encodes headers as ASCII), a body that is
+            # not JSON: the text of the exception may hold the value, so it is not shown.
+            raise ProviderError(
+                self.provider,
+                f"the request cannot be built ({type(exc).__name__}); nothing was sent",
+            ) from None
+        problem = header_problem(request)
+        if problem is not None:
+            raise ProviderError(self.provider, f"{problem}; nothing was sent")
+        return request
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send, then read the answer decoded, at most ``max_answer_bytes`` of it."""
+        limit = self.max_answer_bytes
+        too_large = f"answer larger than {limit:,} bytes (max_answer_bytes); not read"
+        response = await self.client.send(request, stream=True)
+        try:
+            status = response.status_code
+            encodings = [
+                e.strip().lower()
+                for e in response.headers.get_list("content-encoding", split_commas=True)
+                if e.strip().lower() not in ("", "identity")
+            ]
+            if len(encodings) > 1:  # nested compression: a bomb inside a bomb
+                raise AnswerNotRead(status, f"answer encoded {len(encodings)} times; not read")
+            declared = response.headers.get("content-length", "")
+            said_too_large = declared.isascii() and declared.isdigit() and int(declared) > limit
+            if said_too_large and not encodings:  # said up front: no byte of it is read
+                raise AnswerNotRead(status, too_large)
+            # Decoded in small steps (see DECODE_STEP_BYTES), as httpx wraps its own streams.
+            response.stream = _SmallSteps(response.stream, DECODE_STEP_BYTES)  # type: ignore[arg-type]
+            chunks: list[bytes] = []
+            total = 0
+            async for chunk in response.aiter_bytes():
+                total += len(chunk)
+                if total > limit:
+                    raise AnswerNotRead(status, too_large)
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        return httpx.Response(
+            response.status_code,
+            headers=[
+                (name, value)
+                for name, value in response.headers.raw
+                if name.lower() not in _DROPPED_HEADERS
+            ],
+            content=b"".join(chunks),
+            request=request,
+            extensions={
+                key: response.extensions[key]
+                for key in ("http_version", "reason_phrase")
+                if key in response.extensions
+            },
+        )

@@ -38,6 +38,8 @@ _ORDER_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 # unconfirmed; these are the ones its sandbox-visible behaviour suggests.
 _OPEN_ITEM_STATUS = frozenset({"pending", "processing", "new", "open", "partiallycancelled"})
 _CANCELLED = frozenset({"cancelled", "canceled"})
+_FAILURE_WORDS = re.compile(r"fail|error|denied|not cancel|unable|could not", re.IGNORECASE)
+"""Words in a plain-text 200 that contradict the documented "OK"."""
 
 
 class OrderMeshProvider(BearerTokenProvider):
@@ -65,7 +67,7 @@ class OrderMeshProvider(BearerTokenProvider):
 
     # -- look-up ---------------------------------------------------------------------------
 
-    async def lookup(self, identifier: str) -> Order | None:
+    async def _lookup(self, identifier: str) -> Order | None:
         response = await self.http.request(
             "GET", f"/v1/orders/{segment(identifier)}", idempotent=True
         )
@@ -139,6 +141,9 @@ class OrderMeshProvider(BearerTokenProvider):
         rid = self.request_id(response)
         if status == 200:
             # Documented as text/plain "OK"; the vendor's example shows JSON {"message"}.
+            says = self._failure_said(response)
+            if says is not None:
+                return self.contradicted(request, response, says)
             message = self._success_message(response)
             cancelled = [CancelledLine(id=item.id, quantity=item.quantity) for item in items] or [
                 CancelledLine(id=request.order_id)
@@ -176,6 +181,22 @@ class OrderMeshProvider(BearerTokenProvider):
                 raise ProviderError(self.key, f"item {item.id}: nothing left to cancel")
             resolved.append(ItemSelection(id=item.id, quantity=left))
         return resolved
+
+    def _failure_said(self, response: httpx.Response) -> str | None:
+        """What a 200 says when it says the cancel failed, else None: JSON with
+        ``success: false`` or an ``error``, or a text that speaks of failure."""
+        if "json" in response.headers.get("content-type", ""):
+            body = json_body(response, self.key)
+            if not isinstance(body, dict):
+                return None
+            error = body.get("error") or body.get("errors")
+            if body.get("success") is False or str(body.get("success")).lower() == "false":
+                return clean(body.get("message") or error or "success: false", max_chars=200)
+            if error not in (None, "", [], {}):
+                return clean(error, max_chars=200)
+            return None
+        text = clean(response.text, max_chars=200)
+        return text if _FAILURE_WORDS.search(text) else None
 
     def _success_message(self, response: httpx.Response) -> str:
         if "json" in response.headers.get("content-type", ""):

@@ -54,7 +54,7 @@ class PatternProvider(BearerTokenProvider):
 
     # -- look-up ---------------------------------------------------------------------------
 
-    async def lookup(self, identifier: str) -> Order | None:
+    async def _lookup(self, identifier: str) -> Order | None:
         response = await self.http.request(
             "GET", "/v1/orders/status", idempotent=True, params={"market_order_id": identifier}
         )
@@ -120,6 +120,15 @@ class PatternProvider(BearerTokenProvider):
                 json_body(response, self.key), self.key, "cancel answer", http_status=status
             )
             kind = {200: Outcome.COMPLETE, 206: Outcome.PARTIAL, 409: Outcome.REFUSED}[status]
+            listed = [c for c in as_list(body.get("cancelled_orders")) if isinstance(c, dict)]
+            if kind is not Outcome.REFUSED and (not listed or body.get("success") is False):
+                # 200/206 mean "initiated"; a body listing no cancelled warehouse order (or
+                # saying success false) contradicts it: unknown until a look-up settles it.
+                why = "no warehouse order listed as cancelled"
+                if body.get("success") is False:
+                    why = f"success is false; {why}" if not listed else "success is false"
+                message = clean(body.get("message"))
+                return self.contradicted(request, response, f"{why}: {message}" if message else why)
             cancelled = [
                 CancelledLine(
                     id=clean(c.get("warehouse_order_id"), max_chars=40),

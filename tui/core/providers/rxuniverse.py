@@ -1,8 +1,11 @@
 """Rx-Universe optical lab (seed 003): one job per order, found by order, tray or PO number.
 
-Cancel is ``DELETE`` with a lab-configured reason code; how the code is sent is unconfirmed
-(a setting, default query ``deleteReason``). Once flagged, ``/status`` answers **200** with
-``{"error": "Order marked for cancelation"}``.
+Cancel is ``DELETE`` with a delete reason (``deleteReason``, a name the vendor's docs confirm;
+query or body is unconfirmed: a setting, default query). Each lab sets up its own reason
+codes and whether one is required; no API lists them, so Stopline ships none. Without
+configured codes the reason (or ``--reason-code``) is sent as given and the lab decides;
+with codes configured they are checked before sending. Once flagged, ``/status`` answers
+**200** with ``{"error": "Order marked for cancelation"}``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any, ClassVar
 import httpx
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Order, Outcome
+from tui.core.errors import ProviderError
+from tui.core.identifiers import InvalidInput, validate_reason_code
 from tui.core.providers.base import (
     BaseProvider,
     as_dict,
@@ -27,8 +32,7 @@ from tui.core.text import clean
 
 MARKED = "order marked for cancelation"
 _STATUS_WORDS = {"U": "unvalid", "V": "valid", "P": "in process", "C": "complete", "W": "hold"}
-# 400 answers about the request rather than the job's state: errors, not refusals.
-_REQUEST_PROBLEMS = ("reason", "job tracker")
+SETUP = "the lab's Setup → Order Delete Reasons"
 
 
 class RxUniverseProvider(BaseProvider):
@@ -50,22 +54,44 @@ class RxUniverseProvider(BaseProvider):
         key = self.settings.api_key
         return {self.settings.api_key_header: key.get_secret_value()} if key else {}
 
-    def reason_code_for(self, reason: str, code: str | None = None) -> str | None:
-        """The lab code for a request: an explicit code, or a reason naming one."""
-        for candidate in (code, reason):
-            if not candidate:
-                continue
-            text = candidate.strip()
-            if text in self.reason_codes:
-                return text
-            for known, description in self.reason_codes.items():
-                if description.lower() == text.lower():
-                    return known
+    def reason_code_for(self, text: str | None) -> str | None:
+        """The configured lab code that ``text`` is, or whose description it is."""
+        if not text:
+            return None
+        text = text.strip()
+        if text in self.reason_codes:
+            return text
+        for known, description in self.reason_codes.items():
+            if description.lower() == text.lower():
+                return known
         return None
+
+    def reason_to_send(self, request: CancelRequest) -> tuple[str | None, str | None]:
+        """(the ``deleteReason`` to send or None, or why nothing may be sent)."""
+        try:
+            explicit = validate_reason_code(request.reason_code)
+        except InvalidInput as exc:
+            return None, f"{exc}; nothing was sent"
+        if not self.reason_codes:
+            # No codes configured: the lab decides (one that does not use codes ignores it).
+            return explicit or request.reason.strip() or None, None
+        known = ", ".join(f"{c} {d}" for c, d in self.reason_codes.items())
+        if explicit is not None:
+            code = self.reason_code_for(explicit)
+            if code is None:
+                return None, (
+                    f"reason code {explicit!r} is not one of this lab's codes ({known}); "
+                    "nothing was sent"
+                )
+            return code, None
+        code = self.reason_code_for(request.reason)
+        if code is None and self.reason_required:
+            return None, f"this lab needs one of its reason codes ({known}); nothing was sent"
+        return code, None
 
     # -- look-up ---------------------------------------------------------------------------
 
-    async def lookup(self, identifier: str) -> Order | None:
+    async def _lookup(self, identifier: str) -> Order | None:
         base = f"/api/v2/orders/{segment(identifier)}"
         calls = [
             asyncio.ensure_future(self.http.request("GET", base, idempotent=True)),
@@ -125,21 +151,16 @@ class RxUniverseProvider(BaseProvider):
     # -- cancel ----------------------------------------------------------------------------
 
     async def _cancel(self, request: CancelRequest) -> CancelOutcome:
-        code = self.reason_code_for(request.reason, request.reason_code)
-        if code is None and self.reason_required:
-            known = ", ".join(f"{c} {d}" for c, d in self.reason_codes.items())
-            return self.outcome(
-                request,
-                Outcome.ERROR,
-                message=f"this lab needs a reason code ({known}); nothing was sent",
-            )
+        reason, problem = self.reason_to_send(request)
+        if problem is not None:
+            return self.outcome(request, Outcome.ERROR, message=problem)
         params: dict[str, str] | None = None
         payload: dict[str, str] | None = None
-        if code is not None:
+        if reason is not None:
             if self.settings.reason_param == "query":
-                params = {self.settings.reason_field: code}
+                params = {self.settings.reason_field: reason}
             else:
-                payload = {self.settings.reason_field: code}
+                payload = {self.settings.reason_field: reason}
         response = await self.http.request(
             "DELETE",
             f"/api/v2/orders/{segment(request.order_id)}",
@@ -153,6 +174,10 @@ class RxUniverseProvider(BaseProvider):
             body = as_dict(
                 json_body(response, self.key), self.key, "cancel answer", http_status=status
             )
+            failure = body.get("error")
+            if failure not in (None, "", [], {}):
+                # A 200 that says it failed ("Order could not be deleted: …"): never complete.
+                return self.contradicted(request, response, clean(failure))
             warning = clean(body.get("message"))
             return self.outcome(
                 request,
@@ -170,7 +195,66 @@ class RxUniverseProvider(BaseProvider):
                 request_id=rid,
             )
         if status == 400:
-            text = error_text(response).lower()
-            problem = any(word in text for word in _REQUEST_PROBLEMS)
-            return self.answered(request, response, Outcome.ERROR if problem else Outcome.REFUSED)
+            return await self._bad_request(request, response)
         return self.other_answer(request, response)
+
+    async def _bad_request(self, request: CancelRequest, response: httpx.Response) -> CancelOutcome:
+        """The lab's documented 400s, each in words that say what to do about it."""
+        said = error_text(response)
+        text = said.lower()
+        if "reason" in text:
+            if "empty" in text or "configured" in text:
+                why = (
+                    f"the lab requires a delete reason but has none set up ({said}); its "
+                    f"administrator adds them in {SETUP}"
+                )
+            elif "not exist" in text or "invalid" in text or "provided" in text:
+                why = (
+                    f"the lab does not know this delete reason ({said}); give one of its codes "
+                    f"with --reason-code, or list them in rxuniverse.reason_codes (from {SETUP})"
+                )
+            else:
+                why = (
+                    f"the lab requires a delete reason code ({said}); give one with "
+                    "--reason-code, or list the lab's codes in rxuniverse.reason_codes and set "
+                    "rxuniverse.reason_required = true"
+                )
+            return self._said(request, response, Outcome.ERROR, why)
+        if "job tracker" in text:
+            why = f"{said}: the lab's Rx-Universe cancels only with its Job Tracker module"
+            return self._said(request, response, Outcome.ERROR, why)
+        if "already completed" in text:
+            return await self._completed_or_marked(request, response, said)
+        # A station that prevents cancelling, or another state the lab names.
+        return self.answered(request, response, Outcome.REFUSED)
+
+    async def _completed_or_marked(
+        self, request: CancelRequest, response: httpx.Response, said: str
+    ) -> CancelOutcome:
+        """The lab answers "Order already completed" both for a complete job and for one
+        already marked for cancellation: the look-up tells which."""
+        try:
+            order = await self.lookup(request.order_id)
+        except ProviderError as exc:
+            order, note = None, f"the look-up to tell which failed: {exc.message}"
+        else:
+            note = "the look-up does not show which"
+        if order is not None and order.cancelled:
+            why = f"already marked for cancellation before this request (the lab says: {said})"
+            return self._said(request, response, Outcome.REFUSED, why)
+        if order is not None and order.not_cancellable_reason == "job is complete":
+            return self._said(request, response, Outcome.REFUSED, f"the job is complete ({said})")
+        why = f"{said} (the lab says this for a complete job and for one already marked for "
+        why += f"cancellation; {note})"
+        return self._said(request, response, Outcome.REFUSED, why)
+
+    def _said(
+        self, request: CancelRequest, response: httpx.Response, kind: Outcome, message: str
+    ) -> CancelOutcome:
+        return self.outcome(
+            request,
+            kind,
+            http_status=response.status_code,
+            message=message,
+            request_id=self.request_id(response),
+        )

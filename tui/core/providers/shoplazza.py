@@ -60,7 +60,7 @@ class ShoplazzaProvider(BaseProvider):
 
     # -- look-up ---------------------------------------------------------------------------
 
-    async def lookup(self, identifier: str) -> Order | None:
+    async def _lookup(self, identifier: str) -> Order | None:
         if _ORDER_ID.match(identifier):
             path, found_by = self._path("orders", segment(identifier)), "order_id"
         else:

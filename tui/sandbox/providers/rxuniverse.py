@@ -244,20 +244,20 @@ def build_routes(sandbox: Sandbox) -> list[BaseRoute]:
         if config.rx_reason_required:
             codes = {entry.code for entry in config.rx_delete_reasons}
             if not codes:
-                # Documented case ("requires a delete reason and none have been configured");
-                # the wording of this error is the sandbox's guess.
-                return _error(400, "Delete reason required", ["No delete reasons are configured"])
+                # Documented case: the system requires a delete reason and none are configured.
+                return _error(400, "The delete reasons file is empty")
             if not reason:
+                # Documented case; the wording of this error is the sandbox's guess.
                 return _error(400, "Delete reason required")
             if reason not in codes:
-                return _error(400, "Invalid delete reason", [f"Provided: {reason}"])
+                return _error(400, "Delete reason code does not exist", [f"Provided: {reason}"])
         elif reason:
             message = "deleteReason ignored: system is not configured to use reason codes"
             reason = ""
         if (station := order.blocking_station()) is not None:
             return _error(
                 400,
-                "Order has been through a station that prevents cancellation",
+                "Order has been through a non-cancel station",
                 [f"Station: {station.code} {station.description}"],
             )
         order.flagged_for_deletion = True
