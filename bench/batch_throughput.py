@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tui.sandbox import SandboxConfig  # noqa: E402
-from tui.sandbox.data import extra_order_ids  # noqa: E402
+from tui.sandbox.providers import extra_order_ids  # noqa: E402
 
 TARGET_RATIO = 1.2
 

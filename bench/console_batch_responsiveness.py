@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from batch_throughput import ChildSandbox, isolated_env  # noqa: E402
 
 from tui.sandbox import SandboxConfig  # noqa: E402
-from tui.sandbox.data import extra_order_ids  # noqa: E402
+from tui.sandbox.providers import extra_order_ids  # noqa: E402
 
 FRAME_S = 1 / 60
 TARGET_WORST_MS = 100.0

@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from tui.sandbox import SandboxConfig  # noqa: E402
-from tui.sandbox.data import extra_order_ids  # noqa: E402
+from tui.sandbox.providers import extra_order_ids  # noqa: E402
 
 FRESH_KEYS = ("pattern", "ordermesh")
 """Providers whose fresh, cancellable orders the cancels and batches use (the sandbox can add

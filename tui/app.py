@@ -26,10 +26,13 @@ if TYPE_CHECKING:
 
     from tui.core.domain import CancelRequest, Order
     from tui.core.service import StoplineService
+    from tui.host import CancelContext
     from tui.runtime import Runtime
-    from tui.screens.cancel_dialog import CancelContext
 
 log = logging.getLogger("stopline.console")
+
+LOOKUP_DEPTH = 2
+"""Screens up to and including the lookup screen (Textual's default screen is below it)."""
 
 
 def _palette_provider() -> type[Provider]:
@@ -142,11 +145,11 @@ class StoplineApp(App[None]):
     def provider_infos(self) -> list[ProviderInfo]:
         if self.service is None:
             return []
-        from tui.core.domain import PROVIDER_KEYS
+        from tui.core.providers import registry
 
         sections = self.service.settings.providers()
         infos = []
-        for key in PROVIDER_KEYS:
+        for key in registry.provider_keys():
             provider = self.service.providers.get(key)
             if provider is None:
                 continue
@@ -171,7 +174,7 @@ class StoplineApp(App[None]):
         return bool(self.service.providers[request.provider].cancel_is_async)
 
     def cancel_context(self, order: Order) -> CancelContext:
-        from tui.screens.cancel_dialog import CancelContext
+        from tui.host import CancelContext
 
         assert self.service is not None
         provider = self.service.provider(order.provider)
@@ -181,8 +184,7 @@ class StoplineApp(App[None]):
             environment=info.environment if info else "other",
             supports_item_cancel=provider.supports_item_cancel,
             is_async=provider.cancel_is_async,
-            reason_codes=dict(provider.reason_codes),
-            reason_required=provider.reason_required,
+            reasons=provider.reasons,
         )
 
     # -- life cycle --------------------------------------------------------------------------
@@ -246,19 +248,17 @@ class StoplineApp(App[None]):
             self.notify(
                 f"unknown theme {wanted!r}; using {self.theme}", severity="warning", markup=False
             )
-        screen = self._lookup_screen()
-        if screen is not None and screen.is_mounted:
-            screen.service_ready()
+        self._tell_screens(msg.ConsoleChanged(service_ready=True))
 
     def on_runtime_failed(self, message: msg.RuntimeFailed) -> None:
         self.problems = message.problems
         self.config_problem = message.config
-        screen = self._lookup_screen()
-        if screen is not None and screen.is_mounted:
-            screen.refresh_chrome()
+        self._tell_screens(msg.ConsoleChanged())
 
-    def _lookup_screen(self) -> LookupScreen | None:
-        return next((s for s in self.screen_stack if isinstance(s, LookupScreen)), None)
+    def _tell_screens(self, message: msg.ConsoleChanged) -> None:
+        """The app talks to screens by message only (they reach it through ``tui.host``)."""
+        for screen in self.screen_stack:
+            screen.post_message(message.copy_for_screen())
 
     async def on_unmount(self) -> None:
         self._closing = True
@@ -302,20 +302,17 @@ class StoplineApp(App[None]):
         self._show_over_lookup(self.get_screen("batch"))
 
     def _show_over_lookup(self, screen: Screen[object]) -> None:
-        """Show ``screen`` right above the lookup screen (closing what is in between)."""
+        """Show ``screen`` right above the lookup screen (closing what is in between): the
+        lookup screen is the first one pushed, above Textual's default screen."""
         if self.screen is screen:
             return
-        lookup = self._lookup_screen()
-        while len(self.screen_stack) > 1 and self.screen is not lookup:
+        while len(self.screen_stack) > LOOKUP_DEPTH:
             self.pop_screen()
         self.push_screen(screen)
 
     def action_toggle_timings(self) -> None:
         self.show_timings = not self.show_timings
-        screen = self._lookup_screen()
-        if screen is not None:
-            screen.strip.show_timings = self.show_timings
-            screen.strip.redraw()
+        self._tell_screens(msg.ConsoleChanged())
 
     async def action_quit(self) -> None:
         self.exit(return_code=(2 if self.config_problem else 1) if self.problems else 0)

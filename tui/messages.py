@@ -39,6 +39,18 @@ class RuntimeFailed(Message):
         self.config = config
 
 
+class ConsoleChanged(Message):
+    """The console's state changed (the service is ready, it failed to start, timings were
+    toggled): screens redraw what they show of it. The app posts one to each screen."""
+
+    def __init__(self, *, service_ready: bool = False) -> None:
+        super().__init__()
+        self.service_ready = service_ready
+
+    def copy_for_screen(self) -> ConsoleChanged:
+        return ConsoleChanged(service_ready=self.service_ready)
+
+
 class LookupStarted(Message):
     def __init__(self, generation: int, identifier: str, providers: list[str]) -> None:
         super().__init__()

@@ -9,41 +9,26 @@ from typing import TYPE_CHECKING
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from tui.app import StoplineApp
+    from textual.app import App
+
+    from tui.host import ConsoleHost
 
 Command = tuple[str, str, Callable[[], object]]
 
 
-def stopline_commands(app: StoplineApp) -> list[Command]:
-    """(name, help, callback) for what can be done from the screen under the palette."""
-    from tui.screens.lookup import LookupScreen
+def stopline_commands(textual_app: App[object]) -> list[Command]:
+    """(name, help, callback) for what can be done from the screen under the palette: the
+    screen's own (its ``palette_commands``), then the console's."""
+    from tui.host import host
 
+    app: ConsoleHost = host(textual_app)
     commands: list[Command] = []
-    top = next((s for s in reversed(app.screen_stack) if not isinstance(s, CommandPalette)), None)
-    # Screens beyond the lookup screen (history, batch) offer their own commands.
+    top = next(
+        (s for s in reversed(textual_app.screen_stack) if not isinstance(s, CommandPalette)), None
+    )
     own = getattr(top, "palette_commands", None)
     if callable(own):
         commands.extend(own())
-    screen = top if isinstance(top, LookupScreen) else None
-    if screen is not None:
-        commands.append(("Search", "Focus the search field  (/)", screen.action_focus_search))
-        if screen.identifier:
-            commands.append(
-                (
-                    "Look up again",
-                    f"Repeat the look-up of {screen.identifier!r}",
-                    screen.action_refresh,
-                )
-            )
-        if not app.read_only and screen.cancel_blocker() is None:
-            commands.append(
-                ("Cancel highlighted order", "Open the cancel dialog  (c)", screen.action_cancel)
-            )
-        if screen.check_action("retry", ()):
-            commands.append(
-                ("Retry or re-check", "Retry what failed, or re-check an unknown  (r)",
-                 screen.action_retry)
-            )
     if app.service is not None:
         commands.append(
             ("History", "The journal of cancel attempts, newest first  (h)", app.open_history)
@@ -60,7 +45,7 @@ def stopline_commands(app: StoplineApp) -> list[Command]:
             app.action_toggle_timings,
         )
     )
-    for name in sorted(app.available_themes):
+    for name in sorted(textual_app.available_themes):
         commands.append((f"Theme: {name}", "Switch to this theme", partial(app.set_theme, name)))
     commands.append(("Quit", "Leave Stopline  (q)", app.action_quit))
     return commands
@@ -68,7 +53,7 @@ def stopline_commands(app: StoplineApp) -> list[Command]:
 
 class StoplineCommands(Provider):
     def _commands(self) -> list[Command]:
-        return stopline_commands(self.app)  # type: ignore[arg-type]
+        return stopline_commands(self.app)
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():

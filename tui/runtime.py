@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui.core.identifiers import InvalidInput
-from tui.core.settings import Settings, load_settings
+from tui.core.settings import Settings, load_settings, settings_class
 
 if TYPE_CHECKING:
     from tui.core.journal import AttemptJournal
     from tui.core.service import StoplineService
-    from tui.sandbox import SandboxServer
+    from tui.sandbox import SandboxConfig, SandboxServer
 
 
 def open_journal(settings: Settings, *, demo: bool = False) -> AttemptJournal:
@@ -46,7 +46,7 @@ def env_to_overrides(env: dict[str, str]) -> dict[str, Any]:
     the environment is (JSON tables decoded, table keys kept as written)."""
     from tui.core.config_sources import read_env
 
-    return read_env(Settings, env).data
+    return read_env(settings_class(), env).data
 
 
 @dataclass
@@ -86,6 +86,15 @@ def no_provider_to_act_on(command: str) -> str:
     )
 
 
+def sandbox_config(config: SandboxConfig) -> SandboxConfig:
+    """``config`` serving the simulators of the registered providers (a provider registered
+    with a simulator is in the demo too)."""
+    from tui.core.providers import registry
+
+    simulators = [spec.sandbox for spec in registry.specs() if spec.sandbox]
+    return config.model_copy(update={"providers": simulators})
+
+
 def open_runtime(
     *, demo: bool = False, read_only: bool = False, acting: str | None = None
 ) -> Runtime:
@@ -106,7 +115,7 @@ def open_runtime(
     if demo or not settings.enabled_providers():
         from tui.sandbox import SandboxConfig, SandboxServer
 
-        sandbox = SandboxServer(SandboxConfig.from_env())
+        sandbox = SandboxServer(sandbox_config(SandboxConfig.from_env()))
         sandbox.start()
         demo_overrides = env_to_overrides(sandbox.settings_env())
         # Demo attempts never mix with real ones in the journal.

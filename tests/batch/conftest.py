@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from tui.core.domain import PROVIDER_KEYS
 from tui.core.journal import SqliteJournal, SqliteStore
 from tui.core.service import StoplineService
 from tui.core.settings import Settings, load_settings
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 from tui.sandbox import SandboxConfig, SandboxServer
 
 from .kit import CountingTransport
@@ -55,7 +55,7 @@ async def wired(settings: Settings) -> AsyncIterator[Wired]:
     service = StoplineService.from_settings(
         settings,
         journal=SqliteJournal.open(path),
-        transports=dict.fromkeys(PROVIDER_KEYS, http),
+        transports=dict.fromkeys(BUILTIN_PROVIDERS, http),
     )
     store = SqliteStore(path)
     try:

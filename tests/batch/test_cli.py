@@ -14,7 +14,7 @@ from tui.cli import exit_codes
 from tui.cli.main import run
 from tui.core.domain import CancelRequest, Order
 from tui.core.journal import SqliteStore
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.settings import load_settings
 from tui.sandbox import SandboxServer
 from tui.sandbox.control import add_fault
@@ -295,8 +295,8 @@ def test_on_a_terminal_it_shows_the_counts_and_asks(
     )
     monkeypatch.setattr("sys.stdin", Terminal(answer + "\n"))
     code, _, err = batch(capsys, file)
-    assert "About to cancel 3 order(s):" in err
-    assert "Pattern Hub" in err and "OrderMesh" in err
+    assert "About to cancel 3 orders at Pattern Hub (2), OrderMesh (1)" in err
+    assert "3 cancel requests may be sent." in err
     assert "reason: stock-out" in err
     assert "line 5: identifier is empty" in err
     if answer == "yes":

@@ -22,7 +22,7 @@ from tui.core.holders import host_name
 from tui.core.journal import AttemptState, Holder
 from tui.core.journal.model import utcnow
 from tui.core.lifecycle import Why
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
 from tui.sandbox import SandboxServer
 from tui.sandbox.control import add_fault

@@ -40,7 +40,7 @@ class _Null:
 
 
 def lookup_screen(app: StoplineApp) -> LookupScreen:
-    screen = app._lookup_screen()
+    screen = next((s for s in app.screen_stack if isinstance(s, LookupScreen)), None)
     assert screen is not None
     return screen
 

@@ -121,8 +121,8 @@ async def test_paste_preview_run_then_rerun_skips_settled(
 
         confirm = await run(pilot, screen)
         question = plain(confirm.question) + plain(confirm.detail or "")
-        assert "Cancel 2 order(s) at Shoplazza (2)?" in question
-        assert "Customer request" in question and "1 bad row(s) are not sent" in question
+        assert "Cancel 2 orders at Shoplazza (2)?" in question
+        assert "customer request" in question and "1 bad row, not sent." in question
         batch = screen.batch_run
         assert batch is not None and not batch.stopped
         assert batch.summary.by_outcome() == {"complete": 1, "refused": 1}
@@ -176,7 +176,7 @@ async def test_form_problems_are_named_before_anything_runs(make_journal_app: Ap
 async def test_a_file_is_read_in_the_background_and_a_long_one_used_as_is(
     make_journal_app: AppFactory, tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from tui.screens import batch as batch_module
+    from tui.screens.batch import form as batch_module
 
     short = tmp_path / "short.csv"
     short.write_text(f"provider,order_id,reason\nshoplazza,{OPEN},stock-out\n")
@@ -285,7 +285,7 @@ async def test_rerun_after_a_stop_reconciles_the_unknown_rows_instead_of_resendi
         await pilot.press("escape")
         await pilot.pause()
         summary = await preview(pilot, screen)
-        assert "3 unknown earlier: reconciled first" in summary
+        assert "3 unknown or open earlier: reconciled first" in summary
         table = screen._preview_table
         assert table is not None
         assert all(
@@ -343,7 +343,7 @@ async def test_an_order_cancelled_elsewhere_is_counted_not_sent(
         # Every row finished is counted on screen: 2 done, and the two counts say which.
         counts = plain(screen.query_one("#counts").render())
         assert "2/2 done" in counts and "1 not sent" in counts
-        assert "refused 1" in counts and "already cancelled 1" in counts
+        assert "refused 1" in counts and "cancelled already 1" in counts
         table = screen._results
         assert table is not None and table.row_count == 2
         shown = {row[2]: row[3] for row in (table.get_row_at(i) for i in range(2))}

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tui.core.domain import PROVIDER_KEYS
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.service import StoplineService
 from tui.core.settings import Settings
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 
 from .fakes import FakeApi, FakeClock, FakeSleep, make_settings
 
@@ -87,7 +87,7 @@ async def service_for(api: FakeApi, sleep: FakeSleep):
         kw.setdefault("sleep", sleep)
         service = StoplineService.from_settings(
             settings or make_settings(),
-            transports={key: api.transport for key in PROVIDER_KEYS},
+            transports={key: api.transport for key in BUILTIN_PROVIDERS},
             **kw,
         )
         made.append(service)

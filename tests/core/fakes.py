@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
-from tui.core.domain import PROVIDER_KEYS
 from tui.core.journal import SqliteJournal
 from tui.core.settings import Settings
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 
 Answer = Callable[[httpx.Request], Any]
 
@@ -176,7 +176,7 @@ def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {key: dict(section) for key, section in PROVIDER_DEFAULTS.items()}
     values["operator"] = "tester"
     for key, value in overrides.items():
-        if key in PROVIDER_KEYS and isinstance(value, dict):
+        if key in BUILTIN_PROVIDERS and isinstance(value, dict):
             values[key] = {**values[key], **value}
         else:
             values[key] = value

@@ -13,17 +13,12 @@ import httpx
 import pytest
 
 from tui.core import lifecycle as lifecycle_module
-from tui.core.domain import (
-    PROVIDER_KEYS,
-    CancelRequest,
-    ItemSelection,
-    LookupState,
-    Outcome,
-)
+from tui.core.domain import CancelRequest, ItemSelection, LookupState, Outcome
 from tui.core.identifiers import InvalidInput
 from tui.core.journal import AttemptState, JournalError
 from tui.core.lifecycle import Answered, Done, NotSent, Sending, Updated, Verdict, Why
 from tui.core.service import ReadOnly
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 
 from .cases import (
     CASES,
@@ -88,7 +83,7 @@ async def test_unknown_provider_names_the_known_ones(service_for):
         service.provider("amazon")
     message = str(info.value)
     assert "amazon" in message
-    for key in PROVIDER_KEYS:
+    for key in BUILTIN_PROVIDERS:
         assert key in message
 
 
@@ -107,7 +102,7 @@ async def test_lookup_all_asks_every_provider_that_can_resolve(api, service_for)
 
     results = await service.lookup_all(f"  {OM_ID}  ")
 
-    assert [r.provider for r in results] == list(PROVIDER_KEYS)
+    assert [r.provider for r in results] == list(BUILTIN_PROVIDERS)
     states = {r.provider: r.state for r in results}
     assert states == {
         "pattern": LookupState.NOT_FOUND,

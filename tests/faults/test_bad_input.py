@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tui.cli import exit_codes
 from tui.cli.main import run
 from tui.core.batch import CSV_COLUMNS, parse_batch, read_batch_file
-from tui.core.domain import PROVIDER_KEYS, CancelRequest, ItemSelection
+from tui.core.domain import CancelRequest, ItemSelection
 from tui.core.identifiers import (
     MAX_IDENTIFIER_CHARS,
     InvalidInput,
@@ -34,6 +34,7 @@ from tui.core.journal import SqliteJournal, SqliteStore
 from tui.core.service import StoplineService
 from tui.core.settings import ConfigError, Settings, load_settings
 from tui.core.text import clean
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 from tui.sandbox import SandboxServer
 
 from .kit import OPEN_ORDER, RequestCounter
@@ -86,7 +87,7 @@ def offline(tmp_path: Path) -> Any:
     service = StoplineService.from_settings(
         Settings(**OFFLINE_SETTINGS),
         journal=SqliteJournal.open(path),
-        transports=dict.fromkeys(PROVIDER_KEYS, network.transport),
+        transports=dict.fromkeys(BUILTIN_PROVIDERS, network.transport),
     )
     journal = SqliteStore(path)  # the same file, read by the test
     yield service, journal, network
@@ -124,7 +125,7 @@ def test_identifiers_and_reasons_are_accepted_or_refused_before_any_request(
         assert_clear(str(exc))
         with pytest.raises(InvalidInput):
             asyncio.run(service.lookup_all(raw))
-        for key in PROVIDER_KEYS:
+        for key in BUILTIN_PROVIDERS:
             with pytest.raises(InvalidInput):
                 asyncio.run(service.cancel(CancelRequest(provider=key, order_id=raw, reason="r")))
     else:
@@ -290,7 +291,7 @@ toml_documents = st.builds(
     ),
     st.dictionaries(st.sampled_from(SETTING_KEYS), values, max_size=4),
     st.dictionaries(
-        st.sampled_from([*PROVIDER_KEYS, "pattern.extra", "nonsense"]),
+        st.sampled_from([*BUILTIN_PROVIDERS, "pattern.extra", "nonsense"]),
         st.dictionaries(st.sampled_from(SECTION_KEYS), values, max_size=5),
         max_size=3,
     ),
@@ -424,7 +425,7 @@ def check_plan(plan: Any, text: str) -> None:
         assert_clear(error.message)
     for row in plan.rows:
         request = row.request
-        assert request.provider in PROVIDER_KEYS
+        assert request.provider in BUILTIN_PROVIDERS
         assert validate_identifier(request.order_id) == request.order_id
         assert validate_reason(request.reason) == request.reason
         for item in request.items:

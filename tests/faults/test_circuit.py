@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.domain import PROVIDER_KEYS, CancelRequest, LookupState, Outcome
+from tui.core.domain import CancelRequest, LookupState, Outcome
 from tui.core.lifecycle import NotSent, Why
-from tui.core.providers import build_provider
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
+from tui.core.providers.factory import build_provider
 from tui.core.service import StoplineService
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 from tui.sandbox import control
 
 from .conftest import StackFactory
@@ -27,7 +28,7 @@ LOOKUPS = 20
 THRESHOLD = CircuitBreaker().threshold
 
 
-@pytest.mark.parametrize("provider", PROVIDER_KEYS)
+@pytest.mark.parametrize("provider", BUILTIN_PROVIDERS)
 @pytest.mark.parametrize("mode", ["error", "timeout"])
 async def test_a_failing_provider_is_backed_off_not_hammered(
     make_stack: StackFactory, provider: str, mode: str

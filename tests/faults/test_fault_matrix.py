@@ -21,13 +21,14 @@ import httpx
 import pytest
 
 from tui.core.batch import HELD, BatchRow, BatchRunner
-from tui.core.domain import PROVIDER_KEYS, CancelOutcome, CancelRequest, LookupState, Outcome
+from tui.core.domain import CancelOutcome, CancelRequest, LookupState, Outcome
 from tui.core.errors import ProviderError
 from tui.core.journal.model import utcnow
 from tui.core.lifecycle import Done, NotSent, Why
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
 from tui.core.text import clean
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 from tui.sandbox import control, showcase
 
 from .conftest import OPERATOR, StackFactory
@@ -101,7 +102,7 @@ LOOKUP_CASES: list[tuple[Fault, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("provider", PROVIDER_KEYS)
+@pytest.mark.parametrize("provider", BUILTIN_PROVIDERS)
 @pytest.mark.parametrize(("fault", "expected"), fault_params(LOOKUP_CASES))
 async def test_lookup_under_fault(
     make_stack: StackFactory, provider: str, fault: Fault, expected: Any
@@ -126,7 +127,7 @@ async def test_lookup_under_fault(
 LOOKUP_FAILS = [f for f, expected in LOOKUP_CASES if expected is ERROR]
 
 
-@pytest.mark.parametrize("provider", PROVIDER_KEYS)
+@pytest.mark.parametrize("provider", BUILTIN_PROVIDERS)
 @pytest.mark.parametrize("fault", [pytest.param(f, id=f.id) for f in LOOKUP_FAILS])
 async def test_a_cancel_whose_lookup_fails_is_not_sent(
     make_stack: StackFactory, provider: str, fault: Fault
@@ -183,7 +184,7 @@ CANCEL_CASES: list[tuple[Fault, Any]] = [
 ]
 
 
-@pytest.mark.parametrize("provider", PROVIDER_KEYS)
+@pytest.mark.parametrize("provider", BUILTIN_PROVIDERS)
 @pytest.mark.parametrize(("fault", "expected"), fault_params(CANCEL_CASES))
 async def test_cancel_under_fault(
     make_stack: StackFactory, provider: str, fault: Fault, expected: Any
@@ -284,12 +285,12 @@ SETTLE_S = 1.5
 async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
     make_stack: StackFactory, fault: Fault
 ) -> None:
-    stack = make_stack(**{key: {"settle_s": SETTLE_S} for key in PROVIDER_KEYS})
-    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in PROVIDER_KEYS}
+    stack = make_stack(**{key: {"settle_s": SETTLE_S} for key in BUILTIN_PROVIDERS})
+    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
     fault.add(stack.url, "*", ["cancel"])
     rows = [
         BatchRow(line, CancelRequest(provider=key, order_id=OPEN_ORDER[key], reason=REASON))
-        for line, key in enumerate(PROVIDER_KEYS, start=1)
+        for line, key in enumerate(BUILTIN_PROVIDERS, start=1)
     ]
 
     first = await BatchRunner(stack.service, concurrency=4).run(rows)
@@ -312,7 +313,7 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
     # The same batch again at once, the provider behaving now: what applied settled earlier
     # and is not sent; what provably did not (error) is sent once more; an unknown cancel may
     # still take effect inside its window, so it holds its order and nothing is sent.
-    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in PROVIDER_KEYS}
+    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
     second = await BatchRunner(stack.service, concurrency=4).run(rows)
     for result in second.results:
         key = result.row.request.provider
@@ -334,7 +335,7 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
         wait = max(lease for lease in leases if lease) - utcnow()
         assert wait.total_seconds() <= TIMEOUT_S + SETTLE_S
         await asyncio.sleep(max(0.0, wait.total_seconds()) + 0.05)
-    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in PROVIDER_KEYS}
+    cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
     third = await BatchRunner(stack.service, concurrency=4).run(rows)
     for result in third.results:
         key = result.row.request.provider

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from tui.core.domain import CancelOutcome, CancelRequest, ItemSelection, Order, Outcome
 from tui.core.errors import ProviderError
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
 from tui.core.text import clean
 

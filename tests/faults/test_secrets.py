@@ -25,7 +25,7 @@ from tui.cli import exit_codes
 from tui.cli.main import run
 from tui.core.domain import CancelRequest, LookupState
 from tui.core.errors import ProviderAuthError
-from tui.core.providers import build_provider
+from tui.core.providers.factory import build_provider
 from tui.core.service import StoplineService
 from tui.core.settings import Settings, load_settings
 from tui.sandbox import SandboxConfig, SandboxServer, control, showcase

@@ -16,10 +16,11 @@ import pytest
 import trustme
 
 import tui
-from tui.core.domain import PROVIDER_KEYS, LookupState
-from tui.core.providers import tls_verify
+from tui.core.domain import LookupState
+from tui.core.providers.factory import tls_verify
 from tui.core.service import StoplineService
 from tui.core.settings import ConfigError, Settings, load_settings
+from tui.core.vocabulary import BUILTIN_PROVIDERS
 
 from .kit import quick_sleep
 
@@ -101,7 +102,7 @@ IDS = {
 
 async def lookups(settings: Settings) -> dict[str, object]:
     async with StoplineService.from_settings(settings, sleep=quick_sleep) as service:
-        return {key: await service.lookup_one(key, IDS[key]) for key in PROVIDER_KEYS}
+        return {key: await service.lookup_one(key, IDS[key]) for key in BUILTIN_PROVIDERS}
 
 
 def test_without_the_lab_ca_every_provider_refuses_with_a_clear_error(https_root: str) -> None:

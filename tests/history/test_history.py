@@ -177,7 +177,8 @@ def test_empty_journal_in_every_format_creates_nothing(
 
 
 CSV_HEADER = (
-    "id", "started_at", "sent_at", "finished_at", "updated_at", "operator", "host", "pid",
+    "id", "started_at", "sent_at", "finished_at", "updated_at", "operator", "display_name",
+    "host", "pid",
     "provider", "order_id", "reason", "reason_code", "items", "state", "open", "standing",
     "outcome", "confirmed", "http_status", "request_id", "cancelled", "not_cancelled",
     "warnings", "message", "duration_ms",
@@ -192,7 +193,8 @@ def test_json_lists_attempts_newest_first_with_the_documented_fields(
     attempts = json.loads(out)
     assert [a["id"] for a in attempts] == sorted(filled.values(), reverse=True)
     required = {
-        "id", "started_at", "sent_at", "finished_at", "operator", "host", "pid", "provider",
+        "id", "started_at", "sent_at", "finished_at", "operator", "display_name", "host", "pid",
+        "provider",
         "order_id", "reason", "items", "state", "open", "standing", "outcome", "http_status",
         "cancelled", "not_cancelled", "message",
     }  # fmt: skip

@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from tui.core.domain import CancelRequest, ItemSelection, LookupState, Outcome
+from tui.core.identifiers import InvalidInput
 from tui.core.lifecycle import Answered, Done, NotSent, Updated, Why
 from tui.core.service import StoplineService
 from tui.sandbox import control, showcase
@@ -195,14 +196,15 @@ async def test_shoplazza_number_is_cancelled_under_the_real_id(
 async def test_rxuniverse_needs_a_reason_code_and_refuses_past_a_station(
     service: StoplineService,
 ) -> None:
-    free_text = (await sent(service, request("rxuniverse", "72544", reason="because"))).outcome
-    assert free_text.outcome is Outcome.ERROR
-    assert free_text.http_status is None  # refused before anything was sent
-    # By its PO number: resolved to the order number and sent again (the first one failed).
+    # A reason that is none of the lab's codes is refused before any claim or write-ahead.
+    with pytest.raises(InvalidInput, match="this lab needs one of its reason codes"):
+        await service.cancel(request("rxuniverse", "72544", reason="because"))
+    assert await service.attempts() == []
+    # By its PO number: resolved to the order number, claimed under it and sent.
     ok = await sent(service, request("rxuniverse", "PO/2026/0042", reason="Customer request"))
     assert ok.outcome.outcome is Outcome.COMPLETE
     assert ok.outcome.order_id == "72544"
-    assert any("sent again" in note for note in ok.notes)
+    assert any("is order 72544" in note for note in ok.notes)
     station = (await sent(service, request("rxuniverse", "72545", reason="1"))).outcome
     assert station.outcome is Outcome.REFUSED
     [found] = (await service.lookup_all("72544", ["rxuniverse"]))[0].orders

@@ -15,14 +15,12 @@ from pydantic import SecretStr
 from tui.core.domain import CancelRequest, Order, Outcome
 from tui.core.journal import AttemptState, SqliteJournal, SqliteStore
 from tui.core.lifecycle import Done
+from tui.core.providers.ordermesh import OrderMeshSettings
+from tui.core.providers.pattern import PatternSettings
+from tui.core.providers.rxuniverse import RxUniverseSettings
+from tui.core.providers.shoplazza import ShoplazzaSettings
 from tui.core.service import StoplineService
-from tui.core.settings import (
-    OrderMeshSettings,
-    PatternSettings,
-    RxUniverseSettings,
-    Settings,
-    ShoplazzaSettings,
-)
+from tui.core.settings import Settings
 
 PATTERN_SECRET = "pcs-7f3a9c1e5d-NEVER-STORE"
 PATTERN_BEARER = "bearer-81c4aa09e7-NEVER-STORE"

@@ -160,6 +160,7 @@ import asyncio, sys
 from pathlib import Path
 from tui.core.domain import CancelRequest, Order
 from tui.core.journal import SqliteJournal
+from tui.core.providers.registry import ReasonRules
 from tui.core.service import StoplineService
 from tui.core.settings import Settings
 
@@ -168,6 +169,7 @@ class HangingProvider:
     label = "Shoplazza"
     supports_item_cancel = False
     cancel_is_async = False
+    reasons = ReasonRules()
     def can_resolve(self, identifier):
         return True
     async def lookup(self, identifier):

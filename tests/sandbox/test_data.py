@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from tui.sandbox import showcase
-from tui.sandbox.data import generate
-from tui.sandbox.providers import pattern
+from tui.sandbox.providers import generate, pattern
 
 SEED = 20261123
 

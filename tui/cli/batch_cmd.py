@@ -1,6 +1,8 @@
 """``stopline batch FILE``: cancel many orders at once, resumable from the journal.
 
 Kept light at import time (the parser is built for every command); the work is in :func:`run`.
+
+One idea, kept whole: the `batch` command, from its parser to its report.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _batch(args, plan)
     except JournalError as exc:  # without a journal nothing is sent
-        from tui.cli.main import fail
+        from tui.cli.failure import fail
 
         return fail(exit_codes.FAILURE, f"{exc}; nothing was sent")
 
@@ -262,42 +264,26 @@ def _counts_text(summary: BatchSummary) -> str:
 
 
 def confirm(runner: BatchRunner, plan: BatchPlan) -> bool:
-    """Show what will happen (per provider, resume actions, bad rows) and ask on the terminal."""
+    """Say what will happen (the same summary the console shows) and ask on the terminal."""
+    import asyncio
     import sys
 
-    from tui.core.batch import Action
-    from tui.core.domain import PROVIDER_LABELS
+    from tui.core.batch.report import summarize
     from tui.core.text import clean
 
-    out: list[str] = [f"About to cancel {len(plan.rows)} order(s):"]
-    for key, count in plan.count_by_provider().items():
-        out.append(f"  {PROVIDER_LABELS[key]:<12} {count:>6}")
-    reasons = {row.request.reason for row in plan.rows}
-    out.append(
-        f"  reason: {clean(next(iter(reasons)), max_chars=200)}"
-        if len(reasons) == 1
-        else f"  reasons: {len(reasons)} different (from the file)"
-    )
-    itemised = sum(1 for row in plan.rows if row.request.items)
-    if itemised:
-        out.append(f"  {itemised} of them for chosen items only")
-    import asyncio
-
-    actions = asyncio.run(runner.preview(plan.rows))
-    if actions.get(Action.SKIP):
-        out.append(f"  {actions[Action.SKIP]} settled earlier (journal): will be skipped")
-    if actions.get(Action.RECHECK):
-        out.append(
-            f"  {actions[Action.RECHECK]} with an unknown or open earlier attempt: reconciled "
-            "first, sent only if the look-up shows it untouched"
-        )
-    if actions.get(Action.RESEND):
-        out.append(f"  {actions[Action.RESEND]} whose earlier attempt failed: sent again")
-    if plan.errors:
-        out.append(f"{len(plan.errors)} bad row(s), not sent:")
-        out.extend(f"  line {e.line_no}: {clean(e.message)}" for e in plan.errors[:20])
-        if len(plan.errors) > 20:
-            out.append(f"  … and {len(plan.errors) - 20} more")
+    actions = [action for action, _ in asyncio.run(runner.expectations(plan.rows))]
+    summary = summarize(plan, actions, runner.concurrency)
+    out: list[str] = [f"About to cancel {summary.headline()}"]
+    out.append(f"  {clean(summary.reason_words(), max_chars=220)}")
+    if summary.itemised:
+        out.append(f"  {summary.itemised:,} of them for chosen items only")
+    out.extend(f"  {words}" for _, words in summary.journal_words())
+    out.append(f"  {summary.sending_words()}")
+    if summary.bad_rows:
+        out.append(f"{summary.bad_rows_words()}:")
+        out.extend(f"  line {e.line_no}: {clean(e.message)}" for e in summary.bad_rows[:20])
+        if len(summary.bad_rows) > 20:
+            out.append(f"  … and {len(summary.bad_rows) - 20} more")
     out.append("Type 'yes' to send: ")
     sys.stderr.write("\n".join(out))
     sys.stderr.flush()
@@ -351,14 +337,16 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from tui.cli.render import STATUS_STYLE, console, t
+    from tui.cli.render import TONE_STYLE, console, t
     from tui.core.batch import HELD
-    from tui.core.domain import PROVIDER_LABELS, Outcome
+    from tui.core.domain import Outcome
+    from tui.core.providers import registry
+    from tui.core.vocabulary import RowStatus
 
     out = console()
     head = Text.assemble((f"{summary.total} order(s): ", "bold"))
     parts = [
-        t(f"{name.replace('_', ' ')} {n}", STATUS_STYLE.get(name, ""))
+        t(f"{RowStatus(name).label} {n}", TONE_STYLE[RowStatus(name).tone])
         for name, n in summary.by_outcome().items()
     ]
     head.append_text(Text(", ").join(parts) if parts else t("none finished"))
@@ -396,9 +384,9 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
             request = r.row.request
             table.add_row(
                 t(r.line_no),
-                t(PROVIDER_LABELS.get(request.provider, request.provider)),
+                t(registry.label(request.provider)),
                 t(request.order_id, "bold"),
-                t(r.status.replace("_", " "), STATUS_STYLE.get(r.status, "")),
+                t(r.status.label, TONE_STYLE[r.status.tone]),
                 t(detail),
             )
         out.print()

@@ -21,8 +21,6 @@ from tui.cli.render import (
     t,
 )
 from tui.core.domain import (
-    PROVIDER_KEYS,
-    PROVIDER_LABELS,
     CancelRequest,
     ItemSelection,
     LookupState,
@@ -34,7 +32,8 @@ from tui.core.identifiers import (
     validate_reason_code,
 )
 from tui.core.lifecycle import NotSent, Why
-from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime
+from tui.core.providers import registry
+from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime, sandbox_config
 
 
 @contextmanager
@@ -53,8 +52,9 @@ def check_provider(key: str | None) -> str | None:
     if key is None:
         return None
     key = key.strip().lower()
-    if key not in PROVIDER_KEYS:
-        raise InvalidInput(f"unknown provider {key!r}; known providers: {', '.join(PROVIDER_KEYS)}")
+    if key not in registry.provider_keys():
+        known = ", ".join(registry.provider_keys())
+        raise InvalidInput(f"unknown provider {key!r}; known providers: {known}")
     return key
 
 
@@ -86,7 +86,7 @@ def _confirm(request: CancelRequest) -> bool:
         if request.items
         else "the whole order"
     )
-    label = PROVIDER_LABELS[request.provider]
+    label = registry.label(request.provider)
     sys.stderr.write(
         f"Cancel {what} of {request.order_id} at {label}?\n  reason: {request.reason}\n"
         "Type 'yes' to send: "
@@ -174,7 +174,7 @@ def config_check() -> int:
             if section.enabled
             else "not configured"
         )
-        out.print(t(f"  {PROVIDER_LABELS[key]:<12} {state}"))
+        out.print(t(f"  {registry.label(key):<12} {state}"))
     if not enabled:
         out.print(
             t(
@@ -188,12 +188,12 @@ def config_check() -> int:
 
 def locate() -> int:
     from tui.core.logs import LOG_NAME
-    from tui.core.settings import Settings, config_path
+    from tui.core.settings import config_path, settings_class
 
     try:
-        settings = Settings()
+        settings = settings_class()()
     except Exception:  # locate must answer even when the config is broken
-        settings = Settings.model_construct()
+        settings = settings_class().model_construct()
     out = console()
     data_dir = settings.resolved_data_dir()
     rows: list[tuple[str, object]] = [
@@ -215,16 +215,16 @@ def locate() -> int:
 
 def serve_sandbox(args: argparse.Namespace) -> int:
     from tui.sandbox import SandboxConfig, SandboxServer
-    from tui.sandbox.showcase import SHOWCASE
+    from tui.sandbox.config import PROVIDERS
 
-    config = SandboxConfig.from_env()
+    config = sandbox_config(SandboxConfig.from_env())
     updates: dict[str, object] = {}
     if args.seed is not None:
         updates["seed"] = args.seed
     if args.latency_ms is not None:
         if args.latency_ms < 0:
             raise InvalidInput("--latency-ms must be zero or more")
-        updates["latency_ms"] = {key: args.latency_ms for key in PROVIDER_KEYS}
+        updates["latency_ms"] = {key: args.latency_ms for key in PROVIDERS}
     if args.faults:
         updates["faults"] = SandboxConfig.parse_faults(args.faults)
     if updates:
@@ -242,9 +242,9 @@ def serve_sandbox(args: argparse.Namespace) -> int:
     for name, value in server.settings_env().items():
         out.print(t(f"  export {name}={shlex.quote(value)}"))
     out.print(t("Orders to try:"))
-    for key, entries in SHOWCASE.items():
-        for ident, what in entries:
-            out.print(t(f"  {PROVIDER_LABELS[key]:<12} {ident:<26} {what}"))
+    for simulator in server.sandbox.simulators:
+        for ident, what in simulator.SHOWCASE:
+            out.print(t(f"  {registry.label(simulator.KEY):<12} {ident:<26} {what}"))
     out.print(t("ctrl-c to stop"), style="dim")
     sys.stdout.flush()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tui.core.vocabulary import Outcome, RowStatus
+
 OK = 0
 FAILURE = 1
 """Anything else: auth refused, provider down, 5xx, an unexpected fault."""
@@ -16,15 +18,14 @@ HELD = 7
 """Nothing was sent: another attempt holds the order (in flight, awaiting confirmation, or
 unknown until reconciled)."""
 
-# Keyed by the outcome's value (or a batch status), so that importing this module stays
-# free of pydantic (the console's first frame does not wait for it).
 BY_OUTCOME: dict[str, int] = {
-    "complete": OK,
-    "partial": PARTIAL,
-    "refused": REFUSED,
-    "not_found": NOT_FOUND,
-    "unknown": UNKNOWN,
-    "error": FAILURE,
-    "held": HELD,
-    "already_cancelled": OK,
+    Outcome.COMPLETE: OK,
+    Outcome.PARTIAL: PARTIAL,
+    Outcome.REFUSED: REFUSED,
+    Outcome.NOT_FOUND: NOT_FOUND,
+    Outcome.UNKNOWN: UNKNOWN,
+    Outcome.ERROR: FAILURE,
+    RowStatus.HELD: HELD,
+    RowStatus.ALREADY_CANCELLED: OK,
 }
+"""Exit code by outcome, or by a batch row's status (the vocabulary's values)."""

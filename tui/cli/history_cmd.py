@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from tui.core.journal.fields import PUBLIC as PUBLIC_FIELDS
+from tui.core.vocabulary import Outcome
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -21,34 +24,12 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1_000_000
-OUTCOMES = ("complete", "partial", "refused", "not_found", "unknown", "error")
-"""The values of ``tui.core.domain.Outcome`` (spelt out to keep this module's import light)."""
-CSV_FIELDS = (
-    "id",
-    "started_at",
-    "sent_at",
-    "finished_at",
-    "updated_at",
-    "operator",
-    "host",
-    "pid",
-    "provider",
-    "order_id",
-    "reason",
-    "reason_code",
-    "items",
-    "state",
-    "open",
+OUTCOMES = tuple(Outcome)
+"""``--outcome`` takes any of the vocabulary's outcomes."""
+CSV_FIELDS: tuple[str, ...] = (
+    *PUBLIC_FIELDS[: PUBLIC_FIELDS.index("outcome")],
     "standing",
-    "outcome",
-    "confirmed",
-    "http_status",
-    "request_id",
-    "cancelled",
-    "not_cancelled",
-    "warnings",
-    "message",
-    "duration_ms",
+    *PUBLIC_FIELDS[PUBLIC_FIELDS.index("outcome") :],
 )
 """``--csv`` columns: the journal's public fields plus ``standing``."""
 
@@ -111,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.cli import exit_codes
     from tui.cli.commands import check_provider
-    from tui.cli.main import fail
+    from tui.cli.failure import fail
     from tui.core.identifiers import InvalidInput, validate_identifier
     from tui.core.journal import JournalError, SqliteJournal, parse_since
     from tui.core.settings import load_settings
@@ -231,7 +212,7 @@ def history_table(attempts: list[Attempt], journal: str) -> Table:
     """A compact table of attempts, every cell a plain ``Text`` (never markup)."""
     from rich.table import Table
 
-    from tui.cli.render import OUTCOME_STYLE, t
+    from tui.cli.render import TONE_STYLE, t
     from tui.core.batch import format_items
     from tui.core.domain import Outcome
 
@@ -265,7 +246,7 @@ def history_table(attempts: list[Attempt], journal: str) -> Table:
             t(a.order_id, "bold"),
             t("in flight", "bold cyan")
             if where == "in flight"
-            else t(a.outcome.value.replace("_", " "), OUTCOME_STYLE.get(a.outcome, "")),
+            else t(a.outcome.label, TONE_STYLE[a.outcome.tone]),
             _detail(" · ".join(detail)),
         )
     return table

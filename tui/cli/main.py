@@ -11,6 +11,7 @@ from typing import NoReturn
 
 from tui import __version__
 from tui.cli import exit_codes
+from tui.cli.failure import ensure_logging, fail
 
 log = logging.getLogger("stopline.cli")
 
@@ -103,34 +104,12 @@ def build_parser() -> Parser:
     return parser
 
 
-def fail(code: int, message: str) -> int:
-    from tui.core.text import clean
-
-    sys.stderr.write(f"stopline: {clean(message, max_chars=2000)}\n")
-    return code
-
-
-def ensure_logging() -> None:
-    """Attach the support log if this command had not (``history``, a failure before the
-    runtime): a crash's details go to the file the message points at, never to stderr."""
-    from tui.core.logs import setup_logging
-    from tui.core.settings import Settings
-
-    if any(getattr(h, "_stopline", False) for h in logging.getLogger("stopline").handlers):
-        return
-    try:
-        settings = Settings()
-    except Exception:  # a broken config must not hide the crash being reported
-        settings = Settings.model_construct()
-    setup_logging(settings)
-
-
 def run(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch and map every failure to a documented exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if set(args_list) <= CONSOLE_FLAGS:
         # The console: start it before anything the first frame does not need is imported.
-        from tui.console import run_console
+        from tui.cli.console_cmd import run_console
 
         return run_console(demo="--demo" in args_list, read_only="--read-only" in args_list)
 

@@ -12,26 +12,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tui.core.domain import PROVIDER_LABELS, CancelOutcome, LookupResult, LookupState, Outcome
+from tui.core.domain import CancelOutcome, LookupResult, LookupState, Outcome
 from tui.core.lifecycle import NotSent, Why
+from tui.core.providers import registry
 from tui.core.text import clean
+from tui.core.vocabulary import Tone
 
-OUTCOME_STYLE = {
-    Outcome.COMPLETE: "green",
-    Outcome.PARTIAL: "yellow",
-    Outcome.REFUSED: "red",
-    Outcome.NOT_FOUND: "magenta",
-    Outcome.UNKNOWN: "bold yellow",
-    Outcome.ERROR: "bold red",
+TONE_STYLE: dict[Tone, str] = {
+    Tone.GOOD: "green",
+    Tone.WARN: "yellow",
+    Tone.BAD: "bold red",
+    Tone.INFO: "cyan",
+    Tone.MUTED: "dim",
 }
+"""How each tone of the vocabulary is styled on a terminal (``--json`` has no style)."""
 
 
-STATUS_STYLE: dict[str, str] = {
-    **{outcome.value: style for outcome, style in OUTCOME_STYLE.items()},
-    "held": "bold yellow",
-    "already_cancelled": "dim",
-}
-"""Styles of a batch row's status (an outcome, or held / cancelled already)."""
 
 
 def console(file: TextIO | None = None) -> Console:
@@ -55,7 +51,7 @@ def lookup_table(results: Iterable[LookupResult]) -> Table:
         # Identifiers are never cut: an operator copies them.
         table.add_column(column, no_wrap=column in ("provider", "state", "order"))
     for result in results:
-        label = PROVIDER_LABELS.get(result.provider, result.provider)
+        label = registry.label(result.provider)
         if result.state is not LookupState.FOUND:
             detail = result.error or ""
             state = t(result.state.value.replace("_", " "), "red" if detail else "dim")
@@ -100,7 +96,7 @@ def not_sent_report(final: NotSent) -> list[Any]:
     """Renderables for a cancel that was not sent: why, and who holds the order."""
     parts: list[Any] = [
         Text.assemble(
-            t(PROVIDER_LABELS.get(final.request.provider, final.request.provider), "bold"),
+            t(registry.label(final.request.provider), "bold"),
             " ",
             t(final.request.order_id, "bold"),
             ": ",
@@ -157,11 +153,11 @@ def not_sent_public(final: NotSent) -> dict[str, Any]:
 def outcome_report(outcome: CancelOutcome) -> list[Any]:
     """Renderables describing one outcome, in reading order."""
     head = Text.assemble(
-        t(PROVIDER_LABELS.get(outcome.provider, outcome.provider), "bold"),
+        t(registry.label(outcome.provider), "bold"),
         " ",
         t(outcome.order_id, "bold"),
         ": ",
-        t(outcome.outcome.value.replace("_", " ").upper(), OUTCOME_STYLE[outcome.outcome]),
+        t(outcome.outcome.words, TONE_STYLE[outcome.outcome.tone]),
     )
     if outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
         head.append(" (confirmed)" if outcome.confirmed else " (initiated, not yet confirmed)")

@@ -8,39 +8,11 @@ stripped of control characters by the adapter); render them with :mod:`tui.core.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROVIDER_KEYS: tuple[str, ...] = ("pattern", "ordermesh", "shoplazza", "rxuniverse")
-
-PROVIDER_LABELS: dict[str, str] = {
-    "pattern": "Pattern Hub",
-    "ordermesh": "OrderMesh",
-    "shoplazza": "Shoplazza",
-    "rxuniverse": "Rx-Universe",
-}
-
-
-class Outcome(StrEnum):
-    """The normalised result of one cancel attempt."""
-
-    COMPLETE = "complete"
-    """Everything asked for was cancelled (or, for an async provider, initiated)."""
-    PARTIAL = "partial"
-    """Some lines were cancelled, others could not be."""
-    REFUSED = "refused"
-    """The provider answered and cancelled nothing (state does not allow it)."""
-    NOT_FOUND = "not_found"
-    UNKNOWN = "unknown"
-    """The request may have taken effect: it was sent and no answer came back."""
-    ERROR = "error"
-    """The request provably did not take effect (rejected, auth failure, provider down)."""
-
-    @property
-    def settled(self) -> bool:
-        """True when the provider's answer is final and re-sending would be pointless."""
-        return self is not Outcome.UNKNOWN
+from tui.core.providers import registry
+from tui.core.vocabulary import LookupState, Outcome
 
 
 class Line(BaseModel):
@@ -87,7 +59,7 @@ class Order(BaseModel):
 
     @property
     def label(self) -> str:
-        return PROVIDER_LABELS.get(self.provider, self.provider)
+        return registry.label(self.provider)
 
 
 class ItemSelection(BaseModel):
@@ -168,15 +140,6 @@ class CancelOutcome(BaseModel):
         )
 
 
-class LookupState(StrEnum):
-    WAITING = "waiting"
-    FOUND = "found"
-    NOT_FOUND = "not_found"
-    ERROR = "error"
-    SKIPPED = "skipped"
-    """The provider cannot resolve an identifier of this form."""
-
-
 class LookupResult(BaseModel):
     """One provider's answer to a fan-out look-up."""
 
@@ -186,3 +149,17 @@ class LookupResult(BaseModel):
     orders: list[Order] = Field(default_factory=list)
     error: str | None = None
     elapsed_ms: float = 0.0
+
+
+__all__ = [
+    "CancelOutcome",
+    "CancelRequest",
+    "CancelledLine",
+    "ItemSelection",
+    "Line",
+    "LookupResult",
+    "LookupState",
+    "NotCancelledLine",
+    "Order",
+    "Outcome",
+]

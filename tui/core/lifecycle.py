@@ -23,6 +23,8 @@ The rules, in order:
    not the provider's own id (a Shoplazza order number, an Rx tray) is resolved and claimed
    under the real id.
 4. **Write ahead, durably, with that look-up**, then send.
+
+One idea, kept whole: the cancel lifecycle (its events and pure rules live beside it).
 """
 
 from __future__ import annotations
@@ -33,11 +35,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from tui.core.cancel_events import (
+    HOLDING,
+    Answered,
+    CancelEvent,
+    Done,
+    NotSent,
+    Reconciled,
+    Sending,
+    Updated,
+    follow_up,
+    next_step,
+)
 from tui.core.domain import (
-    CancelledLine,
     CancelOutcome,
     CancelRequest,
     ItemSelection,
@@ -45,168 +57,29 @@ from tui.core.domain import (
     Outcome,
 )
 from tui.core.errors import ProviderError
-from tui.core.evidence import Change, Evidence, compare
+from tui.core.evidence import compare
 from tui.core.holders import ACTIVE, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder, JournalError
+from tui.core.settling import (
+    RECHECK_PREFIX,
+    clock_text,
+    resolve_items,
+    settle_outcome,
+    with_recheck_note,
+)
+from tui.core.vocabulary import NextStep, Verdict, Why
 
 if TYPE_CHECKING:
     from tui.core.journal.protocol import AttemptJournal
+    from tui.core.provider_settings import ProviderSettings
     from tui.core.providers.base import OrderProvider
-    from tui.core.settings import ProviderSettings, Settings
+    from tui.core.settings import Settings
 
 log = logging.getLogger("stopline.lifecycle")
 
-RECHECK_PREFIX = "re-check: "
 MAX_ROUNDS = 4
 """Claims retried after an earlier attempt was closed, or an identifier resolved."""
-
-
-class Why(StrEnum):
-    """Why a cancel was not sent."""
-
-    HELD = "held"
-    """Another attempt on the order is in flight (its process is alive)."""
-    EARLIER_UNKNOWN = "earlier_unknown"
-    """An earlier attempt may still take effect; it stays unknown until reconciled."""
-    EARLIER_APPLIED = "earlier_applied"
-    """Reconciling an earlier unknown attempt showed it took effect."""
-    AWAITING_CONFIRMATION = "awaiting_confirmation"
-    """An earlier asynchronous cancel was initiated and is not yet confirmed."""
-    SETTLED_EARLIER = "settled_earlier"
-    """A batch run again: the same request settled earlier."""
-    ALREADY_CANCELLED = "already_cancelled"
-    """The look-up shows the order cancelled already."""
-    NOT_FOUND = "not_found"
-    """The look-up did not find the order."""
-    LOOKUP_FAILED = "lookup_failed"
-    """The order could not be looked up, so nothing could be recorded before sending."""
-    INVALID = "invalid"
-    """The request does not fit the order as the look-up shows it (an item it does not
-    have, more than is left). Raised as :class:`InvalidInput`; a batch reports it so."""
-
-
-HOLDING: frozenset[Why] = frozenset({Why.HELD, Why.EARLIER_UNKNOWN, Why.AWAITING_CONFIRMATION})
-"""Reasons that mean "another attempt holds this order" (CLI exit 7)."""
-
-
-class Verdict(StrEnum):
-    """What reconciling an open attempt found."""
-
-    SETTLED = "settled"
-    """It was settled already (nothing to do)."""
-    APPLIED = "applied"
-    """The look-up shows it took effect (or is being applied): settled, claim released."""
-    NOT_APPLIED = "not_applied"
-    """Untouched after its window: closed as ``error``; the order may be sent again."""
-    IN_FLIGHT = "in_flight"
-    """Its process is still sending it; nothing was looked at."""
-    UNKNOWN = "unknown"
-    """Still undecided: untouched so far inside its window, or the look-up failed."""
-
-
-@dataclass(frozen=True)
-class CancelEvent:
-    request: CancelRequest
-
-
-@dataclass(frozen=True)
-class Sending(CancelEvent):
-    """Written ahead: the request is leaving now."""
-
-    attempt_id: int
-    before: Order
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Answered(CancelEvent):
-    """The provider's answer (or its absence), after an immediate reconciliation."""
-
-    outcome: CancelOutcome
-    confirming: bool = False
-    """More events follow: the cancel is followed up until the look-up confirms it."""
-
-
-@dataclass(frozen=True)
-class Updated(CancelEvent):
-    """A confirmation poll changed the outcome."""
-
-    outcome: CancelOutcome
-    polls: int = 0
-
-
-@dataclass(frozen=True)
-class Done(CancelEvent):
-    """Final: the request was sent; ``outcome`` is as far as it is known."""
-
-    outcome: CancelOutcome
-    notes: tuple[str, ...] = ()
-
-    @property
-    def next_step(self) -> NextStep:
-        return next_step(self.outcome)
-
-
-@dataclass(frozen=True)
-class NotSent(CancelEvent):
-    """Final: nothing was sent by this attempt."""
-
-    why: Why
-    message: str
-    attempt: Attempt | None = None
-    """The attempt that holds or settled the order, when one does."""
-    outcome: CancelOutcome | None = None
-    """An outcome to report: an earlier attempt's, or what the look-up said (not found)."""
-
-    @property
-    def held(self) -> bool:
-        return self.why in HOLDING
-
-
-class NextStep(StrEnum):
-    NONE = "none"
-    RECHECK = "recheck"
-    """Look the order up again (unknown, or initiated and unconfirmed): never a re-send."""
-    RETRY = "retry"
-    """It provably did not apply: it may be sent again."""
-
-
-def next_step(outcome: CancelOutcome) -> NextStep:
-    if outcome.outcome is Outcome.UNKNOWN:
-        return NextStep.RECHECK
-    if outcome.outcome is Outcome.ERROR:
-        return NextStep.RETRY
-    if outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL) and not outcome.confirmed:
-        return NextStep.RECHECK
-    return NextStep.NONE
-
-
-def follow_up(final: Done | NotSent) -> tuple[NextStep, int | None]:
-    """What ``r`` does after a cancel ended, and on which attempt: re-check an unknown or
-    unconfirmed attempt (never a re-send); retry what provably did not apply or could not
-    be looked up; nothing otherwise."""
-    if isinstance(final, Done):
-        return next_step(final.outcome), final.outcome.attempt_id
-    if final.why in (Why.EARLIER_UNKNOWN, Why.AWAITING_CONFIRMATION) and final.attempt:
-        return NextStep.RECHECK, final.attempt.id
-    if final.why in (Why.HELD, Why.LOOKUP_FAILED):
-        return NextStep.RETRY, None
-    return NextStep.NONE, None
-
-
-@dataclass(frozen=True)
-class Reconciled:
-    """The result of reconciling (or re-checking) one attempt."""
-
-    verdict: Verdict
-    attempt: Attempt
-    """The attempt as the journal holds it now."""
-    words: str
-
-    @property
-    def may_send_again(self) -> bool:
-        return self.verdict is Verdict.NOT_APPLIED
 
 
 @dataclass
@@ -223,16 +96,6 @@ class _Ready:
     request: CancelRequest
     resolved: CancelRequest
     before: Order
-
-
-def with_recheck_note(outcome: CancelOutcome, note: str) -> CancelOutcome:
-    """``outcome`` with ``note`` as its one re-check warning (the previous one replaced)."""
-    kept = [w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)]
-    return outcome.model_copy(update={"warnings": [*kept, RECHECK_PREFIX + note]})
-
-
-def _clock_text(moment: datetime) -> str:
-    return moment.astimezone().strftime("%H:%M:%S")
 
 
 def _same_items(
@@ -277,7 +140,7 @@ class CancelLifecycle:
     def holder_words(self, attempt: Attempt) -> str:
         where = f" on {attempt.host}" if attempt.host else ""
         pid = f" (pid {attempt.pid})" if attempt.pid else ""
-        since = _clock_text(attempt.started_at)
+        since = clock_text(attempt.started_at)
         return f"attempt #{attempt.id} by {attempt.who}{where}{pid} since {since}"
 
     def _claim_lease(self, key: str) -> datetime:
@@ -414,33 +277,21 @@ class CancelLifecycle:
             try:
                 order = await provider.lookup(request.order_id)
             except ProviderError as exc:
-                message = f"not sent: the order could not be looked up first ({exc.message})"
-                await self.journal.withdraw(attempt_id, message)
-                return NotSent(
+                return await self._not_sent_by_lookup(
+                    attempt_id,
                     request,
                     Why.LOOKUP_FAILED,
-                    message,
-                    outcome=CancelOutcome(
-                        provider=request.provider,
-                        order_id=request.order_id,
-                        outcome=Outcome.ERROR,
-                        http_status=exc.http_status,
-                        message=message,
-                    ),
+                    f"not sent: the order could not be looked up first ({exc.message})",
+                    Outcome.ERROR,
+                    exc.http_status,
                 )
             if order is None:
-                message = f"{provider.label} has no order {request.order_id}; nothing was sent"
-                await self.journal.withdraw(attempt_id, message)
-                return NotSent(
+                return await self._not_sent_by_lookup(
+                    attempt_id,
                     request,
                     Why.NOT_FOUND,
-                    message,
-                    outcome=CancelOutcome(
-                        provider=request.provider,
-                        order_id=request.order_id,
-                        outcome=Outcome.NOT_FOUND,
-                        message=message,
-                    ),
+                    f"{provider.label} has no order {request.order_id}; nothing was sent",
+                    Outcome.NOT_FOUND,
                 )
             if order.order_id != request.order_id:
                 await self.journal.withdraw(
@@ -466,6 +317,30 @@ class CancelLifecycle:
             # Cancelled, or a bug: the claim must not outlive this attempt if nothing left.
             await self._withdraw_quietly(attempt_id, "withdrawn: stopped before sending")
             raise
+
+    async def _not_sent_by_lookup(
+        self,
+        attempt_id: int,
+        request: CancelRequest,
+        why: Why,
+        message: str,
+        outcome: Outcome,
+        http_status: int | None = None,
+    ) -> NotSent:
+        """Release the claim: the look-up before sending says nothing can be sent."""
+        await self.journal.withdraw(attempt_id, message)
+        return NotSent(
+            request,
+            why,
+            message,
+            outcome=CancelOutcome(
+                provider=request.provider,
+                order_id=request.order_id,
+                outcome=outcome,
+                http_status=http_status,
+                message=message,
+            ),
+        )
 
     async def _withdraw_quietly(self, attempt_id: int, why: str) -> None:
         try:
@@ -665,99 +540,6 @@ class CancelLifecycle:
         return Reconciled(Verdict.APPLIED, fresh, words)
 
 
-def settle_outcome(
-    outcome: CancelOutcome,
-    evidence: Evidence,
-    *,
-    window_over: bool,
-    window_end: datetime | None = None,
-) -> CancelOutcome:
-    """``outcome`` (unknown, or initiated and unconfirmed) settled by ``evidence``."""
-    if outcome.outcome is Outcome.UNKNOWN:
-        if evidence.change is Change.APPLIED:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.COMPLETE,
-                    "confirmed": True,
-                    "cancelled": evidence.cancelled,
-                    "message": outcome.message or "applied (shown by a look-up)",
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"the look-up shows it applied: {evidence.words}",
-                    ],
-                }
-            )
-        if evidence.change is Change.PARTLY:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.PARTIAL,
-                    "confirmed": True,
-                    "cancelled": evidence.cancelled,
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"the look-up shows it partly applied: {evidence.words}",
-                    ],
-                }
-            )
-        if evidence.change is Change.PENDING:
-            return with_recheck_note(
-                outcome.model_copy(update={"outcome": Outcome.COMPLETE, "confirmed": False}),
-                "the look-up shows the cancellation in progress",
-            )
-        if evidence.change is Change.UNTOUCHED and window_over:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.ERROR,
-                    "confirmed": False,
-                    "message": "not applied: after its window the look-up shows the order "
-                    "untouched",
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"untouched after its window ({evidence.words}); "
-                        "it may be sent again",
-                    ],
-                }
-            )
-        if evidence.change is Change.UNTOUCHED:
-            until = f" until {_clock_text(window_end)}" if window_end is not None else ""
-            return with_recheck_note(
-                outcome, f"untouched so far; it may still take effect{until}"
-            )
-        return with_recheck_note(outcome, evidence.words)
-    # Initiated (asynchronous) and not yet confirmed: confirmed by matching, not counting.
-    if evidence.change is Change.APPLIED or (
-        evidence.change is Change.PARTLY
-        and len(evidence.cancelled) >= max(1, len(outcome.cancelled))
-    ):
-        return outcome.model_copy(update={"confirmed": True})
-    return with_recheck_note(outcome, f"not confirmed yet ({evidence.words})")
-
-
-def resolve_items(request: CancelRequest, order: Order) -> CancelRequest:
-    """``request`` with every item's quantity filled in from ``order`` (None: all that is
-    open), or :class:`InvalidInput` when an item is not on the order or has less left."""
-    if not request.items:
-        return request
-    lines = {line.id: line for line in order.lines}
-    resolved: list[ItemSelection] = []
-    for item in request.items:
-        line = lines.get(item.id)
-        if line is None:
-            known = ", ".join(sorted(lines)[:8]) or "none"
-            raise InvalidInput(
-                f"item {item.id} is not on {order.label} order {order.order_id} "
-                f"(its items: {known}); nothing was sent"
-            )
-        left = line.quantity
-        if left is not None and left <= 0:
-            raise InvalidInput(f"item {item.id}: nothing left to cancel; nothing was sent")
-        if item.quantity is not None and left is not None and item.quantity > left:
-            raise InvalidInput(
-                f"item {item.id}: {item.quantity} asked, only {left} left to cancel; "
-                "nothing was sent"
-            )
-        resolved.append(ItemSelection(id=item.id, quantity=item.quantity or left))
-    return request.model_copy(update={"items": tuple(resolved)})
 
 
 __all__ = [
@@ -765,7 +547,6 @@ __all__ = [
     "Answered",
     "CancelEvent",
     "CancelLifecycle",
-    "CancelledLine",
     "Done",
     "NextStep",
     "NotSent",
@@ -778,4 +559,5 @@ __all__ = [
     "next_step",
     "resolve_items",
     "settle_outcome",
+    "with_recheck_note",
 ]

@@ -6,6 +6,8 @@ import logging
 import logging.handlers
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from tui.core.redact import PROCESS, Redactor
 from tui.core.settings import Settings
 
@@ -37,13 +39,16 @@ class RedactSecrets(logging.Filter):
 
 
 def configured_secrets(settings: Settings) -> list[str]:
-    values = [
-        settings.pattern.client_secret,
-        settings.ordermesh.client_secret,
-        settings.shoplazza.access_token,
-        settings.rxuniverse.api_key,
+    from tui.core.providers import registry
+
+    sections = settings.providers()
+    found = [
+        value.get_secret_value()
+        for spec in registry.specs()
+        if spec.key in sections
+        for name in spec.secrets
+        if isinstance(value := getattr(sections[spec.key], name, None), SecretStr)
     ]
-    found = [v.get_secret_value() for v in values if v is not None]
     if settings.journal_url is not None:
         from urllib.parse import unquote, urlsplit
 

@@ -20,17 +20,23 @@ from typing import Any
 import httpx
 
 from tui.core.domain import (
-    PROVIDER_KEYS,
     CancelRequest,
     LookupResult,
     LookupState,
     Outcome,
 )
 from tui.core.errors import ProviderError
-from tui.core.identifiers import InvalidInput, validate_identifier, validate_reason
+from tui.core.identifiers import (
+    InvalidInput,
+    validate_identifier,
+    validate_reason,
+    validate_reason_code,
+)
 from tui.core.journal import Attempt, AttemptJournal, SqliteJournal, UnknownAttempt
 from tui.core.lifecycle import CancelEvent, CancelLifecycle, Done, NotSent, Reconciled
-from tui.core.providers import OrderProvider, build_provider
+from tui.core.providers import registry
+from tui.core.providers.base import OrderProvider
+from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
 
 log = logging.getLogger("stopline.service")
@@ -41,7 +47,7 @@ class ReadOnly(InvalidInput):
 
 
 def unknown_provider_message(key: str) -> str:
-    return f"unknown provider {key!r}; known providers: {', '.join(PROVIDER_KEYS)}"
+    return f"unknown provider {key!r}; known providers: {', '.join(registry.provider_keys())}"
 
 
 class StoplineService:
@@ -103,7 +109,7 @@ class StoplineService:
     # -- providers ---------------------------------------------------------------------------
 
     def provider(self, key: str) -> OrderProvider:
-        if key not in PROVIDER_KEYS:
+        if key not in registry.provider_keys():
             raise InvalidInput(unknown_provider_message(key))
         try:
             return self.providers[key]
@@ -166,7 +172,7 @@ class StoplineService:
         self, identifier: str, providers: list[str] | None = None
     ) -> list[LookupResult]:
         results = [r async for r in self.lookup_stream(identifier, providers)]
-        order = {key: i for i, key in enumerate(PROVIDER_KEYS)}
+        order = {key: i for i, key in enumerate(registry.provider_keys())}
         return sorted(results, key=lambda r: order.get(r.provider, 99))
 
     # -- cancel ------------------------------------------------------------------------------
@@ -187,6 +193,9 @@ class StoplineService:
             raise InvalidInput("an item is selected twice")
         for item_id in ids:
             validate_identifier(item_id)
+        # A provider with reason codes: the code must be one of them (and given where they
+        # are required) before any claim is taken or anything is written.
+        provider.reasons.to_send(reason, validate_reason_code(request.reason_code))
         operator = request.operator or self.settings.resolved_operator()
         return request.model_copy(
             update={"order_id": order_id, "reason": reason, "operator": operator}

@@ -9,6 +9,8 @@ A provider is enabled when its ``base_url`` is set.
 :func:`load_settings` is strict: unknown names, values the libraries underneath would reject
 (a URL httpx cannot parse, a rate the limiter cannot pace, a token that cannot be a header)
 and missing credentials are all reported at once, in plain words, each naming its source.
+
+One idea, kept whole: loading the configuration strictly, every problem at once.
 """
 
 from __future__ import annotations
@@ -16,25 +18,26 @@ from __future__ import annotations
 import contextvars
 import copy
 import getpass
-import ipaddress
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tui.core import config_sources
-from tui.core.identifiers import has_control, validate_operator, validate_reason_code
+from tui.core.identifiers import validate_operator
+from tui.core.provider_settings import (
+    ProviderSettings,
+    check_plain,
+    check_secret,
+)
+from tui.core.providers import registry
 
 APP_NAME = "stopline"
-_STAGING_LABELS = frozenset({"stage", "staging", "stg", "dev", "test", "uat", "qa", "sandbox"})
-Environment = Literal["sandbox", "staging", "production", "other"]
 
 
 def default_config_path() -> Path:
@@ -44,214 +47,6 @@ def default_config_path() -> Path:
 def config_path() -> Path:
     override = os.environ.get("STOPLINE_CONFIG", "").strip()
     return Path(override).expanduser() if override else default_config_path()
-
-
-DEFAULT_MAX_ANSWER_BYTES = 4 * 1024 * 1024
-_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-"""An HTTP header name (RFC 9110 token)."""
-
-
-def check_url(value: str | None) -> str | None:
-    """A base or token URL httpx can send to: http(s), a host, parseable. Blank is unset."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip().rstrip("/")
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    if has_control(value) or " " in value:
-        raise ValueError("must not contain spaces or control characters")
-    import httpx  # here, not at import: the console's first frame does not need it
-
-    try:
-        url = httpx.URL(value)
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise ValueError(f"is not a URL that can be used ({exc})") from None
-    if not url.host:
-        raise ValueError("has no host name")
-    return value
-
-
-def check_secret(value: SecretStr | None, *, header: bool) -> SecretStr | None:
-    """A credential that can be sent: no control characters (a pasted newline), and printable
-    ASCII when it travels in a header. The value itself is never part of the message."""
-    if value is None:
-        return None
-    text = value.get_secret_value()
-    if not text.strip():
-        return None
-    if has_control(text):
-        raise ValueError("contains a newline or another control character (a copy-paste slip?)")
-    if text != text.strip():
-        raise ValueError("has blanks around it (a copy-paste slip?); remove them")
-    if header and not (text.isascii() and text.isprintable()):
-        raise ValueError("is sent in an HTTP header, so it must be printable ASCII")
-    return value
-
-
-def check_plain(value: str | None, *, what: str = "value", max_chars: int = 200) -> str | None:
-    if value is None:
-        return None
-    if has_control(value):
-        raise ValueError(f"{what} contains a newline or another control character")
-    if len(value) > max_chars:
-        raise ValueError(f"{what} is longer than {max_chars} characters")
-    return value
-
-
-class ProviderSettings(BaseModel):
-    base_url: str | None = None
-    """Root of the provider's API. The provider is enabled when this is set."""
-    timeout_s: float = Field(default=15.0, gt=0, le=300)
-    """Seconds one whole exchange (connect, send, the complete answer) may take before a
-    look-up is retried or a cancel is unknown."""
-    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, ge=1024, le=1024**3)
-    """Largest answer read, counted after decompression; a larger one is abandoned."""
-    environment: Environment | None = None
-    """Shown in the console; guessed from the URL when unset."""
-    read_only: bool = False
-    """Hide and refuse every cancel for this provider (a per-site safety switch)."""
-    settle_s: float = Field(default=30.0, ge=0, le=3600)
-    """How long after its deadline a cancel may still take effect at the provider. No vendor
-    documents it: a guess. Until the request's deadline plus this has passed, a look-up that
-    shows the order untouched does not prove an unanswered cancel failed."""
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        return check_url(value)
-
-    @property
-    def enabled(self) -> bool:
-        return self.base_url is not None
-
-    def resolved_environment(self) -> Environment:
-        """The explicit ``environment``, else a guess from the host that errs towards
-        production: only a loopback host is a sandbox, and only a whole host label (split
-        at ``.`` and ``-``) such as ``stage``, ``stg``, ``dev`` or ``test`` makes staging."""
-        if self.environment:
-            return self.environment
-        try:
-            host = urlsplit(self.base_url or "").hostname or ""
-        except ValueError:
-            return "production"
-        try:
-            if host == "localhost" or ipaddress.ip_address(host).is_loopback:
-                return "sandbox"
-        except ValueError:
-            pass
-        if _STAGING_LABELS.intersection(re.split(r"[.-]", host)):
-            return "staging"
-        return "production"
-
-
-class _ClientCredentials(ProviderSettings):
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-
-    @field_validator("client_id")
-    @classmethod
-    def _check_client_id(cls, value: str | None) -> str | None:
-        return check_plain(value, what="the client id")
-
-    @field_validator("client_secret")
-    @classmethod
-    def _check_client_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        return check_secret(value, header=False)
-
-
-class PatternSettings(_ClientCredentials):
-    settle_s: float = Field(default=120.0, ge=0, le=3600)
-    """Pattern cancels asynchronously and does not say how long that takes: a guess."""
-    token_url: str | None = None
-    """OAuth2 client-credentials token endpoint (on another host than the API)."""
-
-    @field_validator("token_url")
-    @classmethod
-    def _check_token_url(cls, value: str | None) -> str | None:
-        return check_url(value)
-
-
-class OrderMeshSettings(_ClientCredentials):
-    trigger_flow: bool = True
-    """Sent as ``triggerFlow`` on cancel. Its meaning is unconfirmed; true as in the docs."""
-
-
-class ShoplazzaSettings(ProviderSettings):
-    access_token: SecretStr | None = None
-    api_version: str = "2022-01"
-    rate_per_s: float = Field(default=2.0, le=100)
-    """Shoplazza's documented leaky bucket: 2 requests/s per app and store."""
-
-    @field_validator("access_token")
-    @classmethod
-    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
-        return check_secret(value, header=True)
-
-    @field_validator("api_version")
-    @classmethod
-    def _check_version(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("is empty (Shoplazza's is 2022-01)")
-        return check_plain(value, what="the API version", max_chars=40) or value
-
-    @field_validator("rate_per_s")
-    @classmethod
-    def _check_rate(cls, value: float) -> float:
-        if not value >= 1:  # aiolimiter cannot take a whole request below 1 per second
-            raise ValueError("must be at least 1 request per second (Shoplazza documents 2)")
-        return value
-
-
-class RxUniverseSettings(ProviderSettings):
-    api_key: SecretStr | None = None
-    """Optional; auth is unconfirmed (network-level at most labs)."""
-    api_key_header: str = "X-Api-Key"
-    """Header carrying ``api_key``. A guess: the vendor documents none."""
-    reason_param: Literal["query", "body"] = "query"
-    """How the delete reason is sent. Unconfirmed; query ``deleteReason`` is the guess."""
-    reason_field: str = "deleteReason"
-    """The delete reason's name; ``deleteReason`` is confirmed by the vendor's docs."""
-    reason_required: bool = False
-    """Whether the lab's 'Enter reason code when deleting order' setting is on: with
-    ``reason_codes`` set, a cancel must then name one of them (checked before sending)."""
-    reason_codes: dict[str, str] = Field(default_factory=dict)
-    """The lab's delete reason codes, code → description, as set up at the lab (Setup →
-    Order Delete Reasons). No API lists them and there are no defaults: without them the
-    reason is sent as given and the lab decides."""
-
-    @field_validator("api_key")
-    @classmethod
-    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
-        return check_secret(value, header=True)
-
-    @field_validator("api_key_header")
-    @classmethod
-    def _check_header(cls, value: str) -> str:
-        value = value.strip()
-        if not _HEADER_NAME.match(value):
-            raise ValueError("is not a valid HTTP header name (letters, digits and - only)")
-        return value
-
-    @field_validator("reason_field")
-    @classmethod
-    def _check_field(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("is empty (the vendor's name is deleteReason)")
-        return check_plain(value, what="the reason field", max_chars=60) or value
-
-    @field_validator("reason_codes")
-    @classmethod
-    def _check_codes(cls, value: dict[str, str]) -> dict[str, str]:
-        codes: dict[str, str] = {}
-        for code, description in value.items():
-            checked = validate_reason_code(code)
-            if checked is None:
-                raise ValueError("a reason code is blank")
-            check_plain(description, what=f"the description of reason code {checked}")
-            codes[checked] = description.strip() or checked
-        return codes
 
 
 _SOURCES_OFF: contextvars.ContextVar[bool] = contextvars.ContextVar("sources_off", default=False)
@@ -283,18 +78,16 @@ class _TomlSource(PydanticBaseSettingsSource):
         return source.data
 
 
-class Settings(BaseSettings):
+class SettingsBase(BaseSettings):
+    """Everything but the providers' sections; :func:`settings_class` adds one section per
+    registered provider (``settings.pattern``, ``settings.shoplazza``…)."""
+
     model_config = SettingsConfigDict(
         env_prefix="STOPLINE_",
         env_nested_delimiter="__",
         extra="ignore",
         validate_default=True,
     )
-
-    pattern: PatternSettings = Field(default_factory=PatternSettings)
-    ordermesh: OrderMeshSettings = Field(default_factory=OrderMeshSettings)
-    shoplazza: ShoplazzaSettings = Field(default_factory=ShoplazzaSettings)
-    rxuniverse: RxUniverseSettings = Field(default_factory=RxUniverseSettings)
 
     data_dir: Path | None = None
     """Where the journal lives. Default: the platform's user data folder."""
@@ -378,11 +171,11 @@ class Settings(BaseSettings):
     # -- derived ---------------------------------------------------------------------------
 
     def providers(self) -> dict[str, ProviderSettings]:
+        """Every registered provider's section, in display order."""
         return {
-            "pattern": self.pattern,
-            "ordermesh": self.ordermesh,
-            "shoplazza": self.shoplazza,
-            "rxuniverse": self.rxuniverse,
+            spec.key: section
+            for spec in registry.specs()
+            if isinstance(section := getattr(self, spec.key, None), ProviderSettings)
         }
 
     def enabled_providers(self) -> list[str]:
@@ -411,6 +204,30 @@ class Settings(BaseSettings):
         return bool(provider and self.providers()[provider].read_only)
 
 
+_classes: dict[int, type[SettingsBase]] = {}
+
+
+def settings_class() -> type[SettingsBase]:
+    """The settings model of the providers registered now: :class:`SettingsBase` with one
+    section per provider, each its registered settings class."""
+    version = registry.version()
+    built = _classes.get(version)
+    if built is None:
+        sections: dict[str, Any] = {
+            spec.key: (spec.settings, Field(default_factory=spec.settings))
+            for spec in registry.specs()
+        }
+        built = create_model("Settings", __base__=SettingsBase, **sections)
+        built.__doc__ = SettingsBase.__doc__
+        _classes[version] = built
+    return built
+
+
+Settings = settings_class()
+"""The settings of the built-in providers (for annotations and direct construction; what
+:func:`load_settings` builds follows the registry as it is when called)."""
+
+
 class ConfigError(Exception):
     """The configuration cannot be used; ``problems`` lists every one found."""
 
@@ -419,7 +236,8 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-_SECRET_KEYS = ("client_secret", "access_token", "api_key")
+def _secret_keys() -> set[str]:
+    return {name for spec in registry.specs() for name in spec.secrets} | {"journal_url"}
 
 
 def _file_holds_secret(path: Path) -> bool:
@@ -427,7 +245,7 @@ def _file_holds_secret(path: Path) -> bool:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    return any(key in text for key in _SECRET_KEYS)
+    return any(key in text for key in _secret_keys())
 
 
 def check_config_file_permissions(path: Path) -> str | None:
@@ -470,10 +288,11 @@ def read_settings(**overrides: Any) -> SettingsReport:
     perm = check_config_file_permissions(path)
     if perm:
         problems.append(perm)
+    model = settings_class()
     file = (
-        config_sources.read_toml(Settings, path) if path.is_file() else config_sources.SourceData()
+        config_sources.read_toml(model, path) if path.is_file() else config_sources.SourceData()
     )
-    env = config_sources.read_env(Settings)
+    env = config_sources.read_env(model)
     problems.extend(file.problems)
     problems.extend(env.problems)
     data = config_sources.merge(config_sources.merge(file.data, env.data), overrides)
@@ -488,7 +307,7 @@ def read_settings(**overrides: Any) -> SettingsReport:
 def _validate(data: dict[str, Any]) -> Settings:
     token = _SOURCES_OFF.set(True)
     try:
-        return Settings(**data)
+        return settings_class()(**data)
     finally:
         _SOURCES_OFF.reset(token)
 
@@ -584,13 +403,12 @@ def completeness_problems(
     value was given but refused — a section whose base URL failed still counts as meant to
     be enabled, and a refused value is not reported missing as well."""
     problems: list[str] = []
-    needs = {
-        "pattern": ("token_url", "client_id", "client_secret"),
-        "ordermesh": ("client_id", "client_secret"),
-        "shoplazza": ("access_token",),
-    }
-    for key, names in needs.items():
-        section = settings.providers()[key]
+    sections = settings.providers()
+    for spec in registry.specs():
+        key, names = spec.key, spec.required
+        section = sections.get(key)
+        if section is None:
+            continue
         if not (section.enabled or (key, "base_url") in failed):
             continue
         for name in names:

@@ -24,9 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from .config import FaultRule, SandboxConfig
-from .providers import ordermesh, pattern, rxuniverse, shoplazza
 from .responses import InvalidJSON, json_response, read_json
-from .showcase import SHOWCASE
 from .state import Sandbox
 
 
@@ -34,10 +32,7 @@ def build_app(config: SandboxConfig | None = None) -> tuple[Starlette, Sandbox]:
     """A fresh sandbox and the ASGI app serving it."""
     sandbox = Sandbox(config or SandboxConfig())
     routes = [
-        *pattern.build_routes(sandbox),
-        *ordermesh.build_routes(sandbox),
-        *shoplazza.build_routes(sandbox),
-        *rxuniverse.build_routes(sandbox),
+        *(route for simulator in sandbox.simulators for route in simulator.build_routes(sandbox)),
         Mount("/_sandbox", routes=control_routes(sandbox)),
     ]
     app = Starlette(routes=routes)
@@ -57,8 +52,10 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
     async def showcase(request: Request) -> Response:
         return json_response(
             {
-                provider: [{"id": ident, "demonstrates": what} for ident, what in entries]
-                for provider, entries in SHOWCASE.items()
+                simulator.KEY: [
+                    {"id": ident, "demonstrates": what} for ident, what in simulator.SHOWCASE
+                ]
+                for simulator in sandbox.simulators
             }
         )
 

@@ -105,6 +105,15 @@ class FaultRule(BaseModel):
         return self.provider in ("*", provider) and operation in self.operations
 
 
+SIMULATORS: tuple[str, ...] = (
+    "tui.sandbox.providers.pattern",
+    "tui.sandbox.providers.ordermesh",
+    "tui.sandbox.providers.shoplazza",
+    "tui.sandbox.providers.rxuniverse",
+)
+"""The built-in simulators (``tui.sandbox.providers.BUILTIN`` names the same)."""
+
+
 class SandboxConfig(BaseModel):
     """Everything that shapes one sandbox run. Defaults mirror the real systems where known."""
 
@@ -138,7 +147,10 @@ class SandboxConfig(BaseModel):
     """Delete reason codes the lab has configured."""
     faults: list[FaultRule] = Field(default_factory=list)
     """Fault rules active from the start (more can be added through `/_sandbox/faults`)."""
-    extra_orders: dict[Literal["pattern", "ordermesh"], int] = Field(default_factory=dict)
+    providers: list[str] = Field(default_factory=lambda: list(SIMULATORS))
+    """The simulators to serve (modules of ``tui.sandbox.providers``): the four built in,
+    or whatever the registered providers name."""
+    extra_orders: dict[str, int] = Field(default_factory=dict)
     """Open orders added per provider on top of the demo data, each one cancellable as a whole
     (for load tests and benches, e.g. `{"pattern": 2000}`); `data.extra_order_ids` names them."""
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import threading
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from .config import DEMO_CREDENTIALS, SandboxConfig
+from .config import SandboxConfig
 
 if TYPE_CHECKING:
     from .state import Sandbox
@@ -148,30 +147,12 @@ class SandboxServer:
         self._root_url = None
 
     def settings_env(self) -> dict[str, str]:
-        """The `STOPLINE_*` variables that point Stopline's clients at this sandbox."""
+        """The `STOPLINE_*` variables that point Stopline's clients at this sandbox: each
+        simulator's own."""
         root = self.root_url
-        pattern, mesh = DEMO_CREDENTIALS["pattern"], DEMO_CREDENTIALS["ordermesh"]
-        env = {
-            "STOPLINE_PATTERN__BASE_URL": f"{root}/pattern/hub",
-            "STOPLINE_PATTERN__TOKEN_URL": f"{root}/pattern-admin/adminczar/api/v1/oauth2/token",
-            "STOPLINE_PATTERN__CLIENT_ID": pattern["client_id"],
-            "STOPLINE_PATTERN__CLIENT_SECRET": pattern["client_secret"],
-            "STOPLINE_ORDERMESH__BASE_URL": f"{root}/ordermesh",
-            "STOPLINE_ORDERMESH__CLIENT_ID": mesh["client_id"],
-            "STOPLINE_ORDERMESH__CLIENT_SECRET": mesh["client_secret"],
-            "STOPLINE_SHOPLAZZA__BASE_URL": f"{root}/shoplazza",
-            "STOPLINE_SHOPLAZZA__ACCESS_TOKEN": DEMO_CREDENTIALS["shoplazza"]["access_token"],
-            "STOPLINE_RXUNIVERSE__BASE_URL": f"{root}/rxuniverse",
-        }
-        if self.config.rx_api_key:
-            env["STOPLINE_RXUNIVERSE__API_KEY"] = self.config.rx_api_key
-        # The lab's own delete reason codes, as an operator would copy them from its Setup
-        # (no API lists them): Stopline then offers them as presets and checks them.
-        if self.config.rx_delete_reasons:
-            env["STOPLINE_RXUNIVERSE__REASON_CODES"] = json.dumps(
-                {entry.code: entry.description for entry in self.config.rx_delete_reasons}
-            )
-        env["STOPLINE_RXUNIVERSE__REASON_REQUIRED"] = str(self.config.rx_reason_required).lower()
+        env: dict[str, str] = {}
+        for simulator in self.sandbox.simulators:
+            env.update(simulator.settings_env(root, self.config))
         return env
 
     def __enter__(self) -> SandboxServer:

@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .config import SandboxConfig
-from .data import DemoData, generate
+from .data import DemoData
 from .faults import FaultRegistry, misbehave
+from .providers import generate, load
 from .tokens import TokenStore
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -73,7 +74,9 @@ class Sandbox:
     def __init__(self, config: SandboxConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self.clock = clock
-        self.data: DemoData = generate(config.seed, config.extra_orders)
+        self.simulators = load(config.providers)
+        """The modules simulating each provider (``tui.sandbox.providers``)."""
+        self.data: DemoData = generate(config.seed, config.extra_orders, self.simulators)
         self.tokens = TokenStore(clock)
         self.faults = FaultRegistry(
             config.faults,
@@ -87,7 +90,7 @@ class Sandbox:
 
     def reset(self) -> None:
         """Restore the demo data (tokens and fault rules stay as they are)."""
-        self.data = generate(self.config.seed, self.config.extra_orders)
+        self.data = generate(self.config.seed, self.config.extra_orders, self.simulators)
         self._buckets.clear()
 
     def release_hangs(self) -> None:

@@ -6,7 +6,6 @@ Returns the :class:`~tui.core.domain.CancelRequest` to send, or None when backed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -17,50 +16,15 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from tui.core.vocabulary import ENVIRONMENT_TONE, Tone
 from tui.themes import tones
 from tui.widgets.items import ItemPicker
 from tui.widgets.reason import ReasonField
-from tui.widgets.text import ENV_TONE, t
+from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelRequest, Order
-
-GENERIC_REASONS: tuple[str, ...] = (
-    "Customer request",
-    "Inventory / stock-out",
-    "Fraud",
-    "Duplicate order",
-    "Damaged",
-    "Other",
-)
-
-
-@dataclass(frozen=True)
-class CancelContext:
-    """What the dialog needs to know about the provider holding the order."""
-
-    label: str
-    environment: str
-    supports_item_cancel: bool = False
-    is_async: bool = False
-    reason_codes: dict[str, str] = field(default_factory=dict)
-    reason_required: bool = True
-
-    def presets(self) -> list[tuple[str, str | None]]:
-        """(reason text, reason code) in the order ``up``/``down`` step through them."""
-        if self.reason_codes:
-            return [(desc, code) for code, desc in self.reason_codes.items()]
-        return [(reason, None) for reason in GENERIC_REASONS]
-
-    def code_for(self, reason: str) -> str | None:
-        text = reason.strip()
-        if text in self.reason_codes:
-            return text
-        for code, desc in self.reason_codes.items():
-            if desc.lower() == text.lower():
-                return code
-        return None
-
+    from tui.host import CancelContext
 
 class CancelDialog(ModalScreen["CancelRequest | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -122,7 +86,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         ctx = self.context
         with Vertical(id="dialog"):
             yield Static(self._title(), id="title")
-            codes = " (the lab's reason codes)" if ctx.reason_codes else ""
+            codes = " (the lab's reason codes)" if ctx.reasons.codes else ""
             yield Label(
                 f"Reason — required{codes}: type, or ↑/↓ for a preset", classes="field-label"
             )
@@ -156,7 +120,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         title.append(" ")
         title.append(
             f" {ctx.environment.upper()} ",
-            style=f"bold reverse {tone[ENV_TONE.get(ctx.environment, 'warn')]}",
+            style=f"bold reverse {tone[ENVIRONMENT_TONE.get(ctx.environment, Tone.WARN)]}",
         )
         return title
 
@@ -187,7 +151,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         if not reason:
             raise ValueError("Give a reason first: type one, or ↑/↓ for a preset.")
         code = self.context.code_for(reason)
-        if self.context.reason_codes and self.context.reason_required and code is None:
+        if self.context.reasons.codes and self.context.reasons.required and code is None:
             raise ValueError(f"{self.context.label} needs one of its reason codes: use ↑/↓.")
         items = []
         for line in self.order.lines:

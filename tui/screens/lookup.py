@@ -2,22 +2,32 @@
 and the live breakdown of the latest cancel.
 
 All provider calls run in workers that post :mod:`tui.messages`; handlers update widgets.
+
+One idea, kept whole: the lookup screen (its table and its cancels live beside it).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Label
 
 from tui import messages as msg
+from tui.core.vocabulary import LookupState, NextStep
+from tui.host import ConsoleHost, host
+from tui.screens.lookup_cancel import LookupCancelling
+from tui.screens.lookup_table import (
+    RESULT_COLUMNS,
+    ResultsTable,
+    order_key,
+    result_cells,
+)
 from tui.widgets.breakdown import BreakdownPanel
 from tui.widgets.lines import LinesPane
 from tui.widgets.status_strip import ProviderStrip
@@ -25,57 +35,12 @@ from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
 
 if TYPE_CHECKING:
-    from tui.app import StoplineApp
     from tui.core.domain import CancelRequest, Order
-    from tui.core.lifecycle import Done, NextStep, NotSent
+    from tui.core.lifecycle import Done, NotSent
 
 log = logging.getLogger("stopline.console")
 
-PROVIDER_ORDER = ("pattern", "ordermesh", "shoplazza", "rxuniverse")
-SHORT_KIND = {"market_order_id": "market", "order_number": "no.", "order_id": "id"}
-RESULT_COLUMNS = ("provider", "order", "status", "lines", "canc.", "also known as")
-
-
-class ResultsTable(DataTable[Any]):
-    """One row per order found; ``j``/``k`` move like arrows."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False, id="stopline.down", tooltip="Next order"),
-        Binding("k", "cursor_up", "Up", show=False, id="stopline.up", tooltip="Previous order"),
-    ]
-
-
-def order_key(order: Order) -> str:
-    return f"{order.provider}:{order.order_id}"
-
-
-def result_cells(order: Order) -> list[Text]:
-    """One row of the results table, in the order of :data:`RESULT_COLUMNS`."""
-    lines = str(len(order.lines)) if order.lines else "—"
-    cancellable = order.cancellable_count if order.cancellable else 0
-    return [
-        t(order.label),
-        t(order.order_id, "bold", max_chars=64),
-        t(order.status, max_chars=60),
-        Text(lines, justify="right"),
-        Text(str(cancellable), justify="right", style="" if cancellable else "dim"),
-        other_identifiers(order),
-    ]
-
-
-def other_identifiers(order: Order) -> Text:
-    parts = Text()
-    for kind, value in order.identifiers.items():
-        if value == order.order_id:
-            continue
-        if parts:
-            parts.append(" · ")
-        parts.append(f"{SHORT_KIND.get(kind, kind)} ", style="dim")
-        parts.append(t(value, max_chars=40))
-    return parts
-
-
-class LookupScreen(Screen[None]):
+class LookupScreen(LookupCancelling):
     """Search → results → lines, with the outcome panel below (or beside when wide)."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -168,8 +133,8 @@ class LookupScreen(Screen[None]):
         self.panes_mounted = False
 
     @property
-    def stopline(self) -> StoplineApp:
-        return cast("StoplineApp", self.app)
+    def stopline(self) -> ConsoleHost:
+        return host(self)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -243,9 +208,15 @@ class LookupScreen(Screen[None]):
             self.strip.set_note(note)
         self._refresh_keys()
 
-    def service_ready(self) -> None:
+    @on(msg.ConsoleChanged)
+    def _console_changed(self, message: msg.ConsoleChanged) -> None:
+        if not self.is_mounted:
+            return
+        self.strip.show_timings = self.stopline.show_timings
+        self.strip.redraw()
         self.refresh_chrome()
-        self._start_pending()
+        if message.service_ready:
+            self._start_pending()
 
     def _start_pending(self) -> None:
         """Run the look-up asked for before the service or the panes were ready."""
@@ -313,7 +284,7 @@ class LookupScreen(Screen[None]):
             return
         result = message.result
         self.strip.answer(result)
-        if result.state.value == "error":
+        if result.state is LookupState.ERROR:
             self.last_failure = "lookup"
         for order in result.orders:
             self.orders[order_key(order)] = order
@@ -345,7 +316,9 @@ class LookupScreen(Screen[None]):
         self._refresh_keys()
 
     def _sorted_orders(self) -> list[Order]:
-        rank = {key: i for i, key in enumerate(PROVIDER_ORDER)}
+        from tui.core.providers import registry
+
+        rank = {key: i for i, key in enumerate(registry.provider_keys())}
         return sorted(self.orders.values(), key=lambda o: (rank.get(o.provider, 99), o.order_id))
 
     def _rebuild_results(self) -> None:
@@ -395,7 +368,7 @@ class LookupScreen(Screen[None]):
         if action == "retry":
             if isinstance(self.focused, Input):
                 return False
-            return bool(self.last_failure) or self.cancel_step().value != "none"
+            return bool(self.last_failure) or self.cancel_step() is not NextStep.NONE
         if action in {"history", "batch"}:
             if isinstance(self.focused, Input):
                 return False
@@ -416,6 +389,33 @@ class LookupScreen(Screen[None]):
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """This screen's commands in the palette (the console adds its own after them)."""
+        commands: list[tuple[str, str, Any]] = [
+            ("Search", "Focus the search field  (/)", self.action_focus_search)
+        ]
+        if self.identifier:
+            commands.append(
+                (
+                    "Look up again",
+                    f"Repeat the look-up of {self.identifier!r}",
+                    self.action_refresh,
+                )
+            )
+        if not self.stopline.read_only and self.cancel_blocker() is None:
+            commands.append(
+                ("Cancel highlighted order", "Open the cancel dialog  (c)", self.action_cancel)
+            )
+        if self.check_action("retry", ()):
+            commands.append(
+                (
+                    "Retry or re-check",
+                    "Retry what failed, or re-check an unknown  (r)",
+                    self.action_retry,
+                )
+            )
+        return commands
 
     def cancel_blocker(self) -> str | None:
         """Why the highlighted order cannot be cancelled from here, or None."""
@@ -454,158 +454,3 @@ class LookupScreen(Screen[None]):
         if self.identifier:
             self.start_lookup(self.identifier)
 
-    def action_cancel(self) -> None:
-        blocker = self.cancel_blocker()
-        order = self.highlighted_order()
-        if blocker is not None or order is None:
-            self.notify(blocker or "nothing to cancel", severity="warning", timeout=3)
-            return
-        from tui.screens.cancel_dialog import CancelDialog
-
-        context = self.stopline.cancel_context(order)
-        self.app.push_screen(CancelDialog(order, context), callback=self._dialog_closed)
-
-    def _dialog_closed(self, request: CancelRequest | None) -> None:
-        if request is not None:
-            self.send_cancel(request)
-
-    def send_cancel(self, request: CancelRequest) -> None:
-        self.cancel_busy = True
-        self.last_request = request
-        self.last_final = None
-        self.cancel_error = None
-        info = self.stopline.provider_info(request.provider)
-        self.breakdown.sending(
-            request, info.label if info else request.provider, self.stopline.is_async(request)
-        )
-        self._refresh_keys()
-        self.run_cancel(request)
-
-    @work(group="cancel", exit_on_error=False)
-    async def run_cancel(self, request: CancelRequest) -> None:
-        """The cancel's lifecycle, each event posted as it happens (the core decides what is
-        sent, confirmed or reconciled; this screen only shows it)."""
-        from tui.core.identifiers import InvalidInput
-
-        service = self.stopline.service
-        assert service is not None
-        try:
-            async for event in service.cancel_events(request, confirm=True):
-                self.post_message(msg.CancelProgress(event))
-        except InvalidInput as exc:
-            self.post_message(msg.CancelFailed(request, str(exc)))
-        except Exception as exc:
-            log.exception("cancel of %s at %s failed", request.order_id, request.provider)
-            self.post_message(msg.CancelFailed(request, f"{type(exc).__name__}: {exc}"))
-
-    @work(group="cancel", exit_on_error=False)
-    async def run_recheck(self, request: CancelRequest, attempt_id: int) -> None:
-        """Reconcile the attempt by look-up and record what it shows (never a re-send)."""
-        service = self.stopline.service
-        assert service is not None
-        try:
-            result = await service.recheck(attempt_id)
-        except Exception as exc:
-            log.exception("re-check of attempt %s failed", attempt_id)
-            self.post_message(msg.CancelRechecked(request, None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(msg.CancelRechecked(request, result))
-
-    @on(msg.CancelProgress)
-    def _cancel_progress(self, message: msg.CancelProgress) -> None:
-        from tui.core.lifecycle import Answered, Done, NotSent, Sending, Updated
-
-        event = message.event
-        if isinstance(event, Sending):
-            self.breakdown.sent(event.request, event.notes)
-        elif isinstance(event, Answered):
-            self.breakdown.answered(event.outcome, will_confirm=event.confirming)
-        elif isinstance(event, Updated):
-            self.breakdown.confirmation(event.outcome, final=False)
-        elif isinstance(event, Done):
-            self.breakdown.done(event.outcome)
-            self._cancel_ended(event)
-        elif isinstance(event, NotSent):
-            self.breakdown.not_sent(event)
-            self._cancel_ended(event)
-
-    @on(msg.CancelFailed)
-    def _cancel_failed(self, message: msg.CancelFailed) -> None:
-        self.breakdown.failed(message.error)
-        self.cancel_busy = False
-        self.cancel_error = message.error
-        self._refresh_keys()
-
-    @on(msg.CancelRechecked)
-    def _cancel_rechecked(self, message: msg.CancelRechecked) -> None:
-        from tui.core.lifecycle import Done
-
-        self.cancel_busy = False
-        if message.result is None:
-            self.breakdown.recheck_failed(message.error or "re-check failed")
-            self._refresh_keys()
-            return
-        self.breakdown.rechecked(message.result)
-        self.last_final = Done(message.request, message.result.attempt.as_outcome())
-        self._refresh_keys()
-        if self.identifier and message.result.verdict.value in {"applied", "not_applied"}:
-            self.start_lookup(self.identifier)  # show the order as the provider has it now
-
-    def _cancel_ended(self, final: Done | NotSent) -> None:
-        from tui.core.lifecycle import NextStep, follow_up
-
-        self.cancel_busy = False
-        self.last_final = final
-        self._refresh_keys()
-        step, _ = follow_up(final)
-        if self.identifier and step is NextStep.NONE:
-            # Show the order as the provider now has it.
-            self.start_lookup(self.identifier)
-
-    def cancel_step(self) -> NextStep:
-        """What ``r`` would do for the latest cancel (the core's rule, not this screen's)."""
-        from tui.core.lifecycle import NextStep, follow_up
-
-        if self.cancel_busy:
-            return NextStep.NONE
-        if self.cancel_error is not None and self.last_request is not None:
-            return NextStep.RETRY
-        if self.last_final is None:
-            return NextStep.NONE
-        return follow_up(self.last_final)[0]
-
-    def action_retry(self) -> None:
-        from tui.core.lifecycle import NextStep, follow_up
-
-        step = self.cancel_step()
-        if step is NextStep.RECHECK and self.last_final is not None:
-            _, attempt_id = follow_up(self.last_final)
-            assert attempt_id is not None and self.last_request is not None
-            self.cancel_busy = True
-            self.breakdown.checking()
-            self._refresh_keys()
-            self.run_recheck(self.last_request, attempt_id)
-        elif step is NextStep.RETRY and self.last_request is not None:
-            self.ask_resend(self.last_request)
-        elif self.last_failure == "lookup" and self.identifier:
-            self.start_lookup(self.identifier)
-        else:
-            self.notify("Nothing failed; nothing to retry.", timeout=2)
-
-    def ask_resend(self, request: CancelRequest) -> None:
-        """A cancel that provably did not apply (or was never sent) may go again: ask."""
-        from tui.screens.confirm import ConfirmScreen
-
-        info = self.stopline.provider_info(request.provider)
-        label = info.label if info else request.provider
-        question = Text.assemble(
-            "Send the cancel of order ",
-            t(request.order_id, "bold"),
-            f" to {label} again?",
-        )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.send_cancel(request)
-
-        self.app.push_screen(ConfirmScreen(question), callback=answered)

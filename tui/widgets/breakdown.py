@@ -18,8 +18,9 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tui.core.vocabulary import Outcome, Why
 from tui.themes import tones
-from tui.widgets.text import OUTCOME_TONE, OUTCOME_WORDS, t
+from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelOutcome, CancelRequest
@@ -198,8 +199,8 @@ class BreakdownPanel(VerticalScroll):
         assert outcome is not None
         kind = outcome.outcome.value
         head.append(
-            f" {OUTCOME_WORDS.get(kind, kind.upper())} ",
-            style=f"bold reverse {tone[OUTCOME_TONE.get(kind, 'warn')]}",
+            f" {outcome.outcome.words} ",
+            style=f"bold reverse {tone[outcome.outcome.tone]}",
         )
         if outcome.http_status:
             head.append(f"  HTTP {outcome.http_status}", style=tone["muted"])
@@ -241,9 +242,9 @@ class BreakdownPanel(VerticalScroll):
         held = event.held
         head.append(" NOT SENT ", style=f"bold reverse {tone['warn' if held else 'muted']}")
         parts.append(t(event.message, max_chars=500))
-        if event.why.value in {"earlier_unknown", "awaiting_confirmation"}:
+        if event.why in (Why.EARLIER_UNKNOWN, Why.AWAITING_CONFIRMATION):
             parts.append(Text("r re-checks that attempt by look-up", style=tone["muted"]))
-        elif event.why.value in {"held", "lookup_failed"}:
+        elif event.why in (Why.HELD, Why.LOOKUP_FAILED):
             parts.append(Text("r tries again", style=tone["muted"]))
         return Group(*parts)
 
@@ -302,7 +303,7 @@ class BreakdownPanel(VerticalScroll):
         table.add_column(no_wrap=True, overflow="ellipsis", max_width=18)
         table.add_column(overflow="fold")
         pending = not outcome.confirmed and (
-            self.phase in {"confirming", "gave_up"} or outcome.outcome.value == "unknown"
+            self.phase in {"confirming", "gave_up"} or outcome.outcome is Outcome.UNKNOWN
         )
         for line in outcome.cancelled:
             table.add_row(

@@ -2,7 +2,7 @@
 
 Shared by the cancel dialog and the batch screen. The presets are a provider's reason codes
 when it has them (Rx-Universe), else generic reasons; see
-:meth:`tui.screens.cancel_dialog.CancelContext.presets`. The owner binds the keys (its
+:meth:`tui.host.CancelContext.presets`. The owner binds the keys (its
 binding ids stay remappable) and calls :meth:`ReasonField.step`.
 """
 

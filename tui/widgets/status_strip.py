@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.core.vocabulary import ENVIRONMENT_TONE, LookupState, Tone
 from tui.themes import tones
-from tui.widgets.text import ENV_TONE, t
+from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import LookupResult
@@ -76,7 +77,7 @@ class ProviderStrip(Static):
 
     @property
     def errors(self) -> list[LookupResult]:
-        return [r for r in self.results.values() if r.state.value == "error"]
+        return [r for r in self.results.values() if r.state is LookupState.ERROR]
 
     def _state(self, key: str, tone: dict[str, str]) -> Text:
         result = self.results.get(key)
@@ -111,7 +112,7 @@ class ProviderStrip(Static):
             head = Text(info.label, style="bold")
             env = info.environment
             head.append(" ")
-            head.append(env.upper(), style=f"reverse {tone[ENV_TONE.get(env, 'warn')]}")
+            head.append(env.upper(), style=f"reverse {tone[ENVIRONMENT_TONE.get(env, Tone.WARN)]}")
             heads.append(head)
             state = self._state(info.key, tone)
             breaker = info.breaker_state()

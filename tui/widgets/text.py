@@ -6,31 +6,6 @@ from rich.text import Text
 
 from tui.core.text import clean
 
-OUTCOME_WORDS: dict[str, str] = {
-    "complete": "COMPLETE",
-    "partial": "PARTIAL",
-    "refused": "REFUSED",
-    "not_found": "NOT FOUND",
-    "unknown": "UNKNOWN",
-    "error": "ERROR",
-}
-
-OUTCOME_TONE: dict[str, str] = {
-    "complete": "good",
-    "partial": "warn",
-    "refused": "bad",
-    "not_found": "warn",
-    "unknown": "warn",
-    "error": "bad",
-}
-
-ENV_TONE: dict[str, str] = {
-    "sandbox": "info",
-    "staging": "warn",
-    "production": "bad",
-    "other": "warn",
-}
-
 
 def t(value: object, style: str = "", *, max_chars: int = 2_000) -> Text:
     """``value`` cleaned and wrapped in ``Text`` (markup shown literally)."""

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.core.domain import PROVIDER_KEYS, CancelRequest, ItemSelection
+from tui.core.domain import CancelRequest, ItemSelection
 from tui.core.identifiers import (
     InvalidInput,
     parse_item_spec,
     validate_identifier,
     validate_reason,
 )
+from tui.core.providers import registry
 
 CSV_COLUMNS: tuple[str, ...] = ("provider", "order_id", "reason", "items")
 MAX_ROWS = 100_000
@@ -88,7 +89,7 @@ class BatchPlan:
 
     def count_by_provider(self) -> dict[str, int]:
         counts = Counter(row.request.provider for row in self.rows)
-        return {key: counts[key] for key in PROVIDER_KEYS if counts[key]}
+        return {key: counts[key] for key in registry.provider_keys() if counts[key]}
 
 
 def read_batch_file(
@@ -193,8 +194,9 @@ def _provider_or_none(raw: str | None) -> str | None:
     if raw is None or not raw.strip():
         return None
     key = raw.strip().lower()
-    if key not in PROVIDER_KEYS:
-        raise InvalidInput(f"unknown provider {raw.strip()!r}; known: {', '.join(PROVIDER_KEYS)}")
+    if key not in registry.provider_keys():
+        known = ", ".join(registry.provider_keys())
+        raise InvalidInput(f"unknown provider {raw.strip()!r}; known: {known}")
     return key
 
 

@@ -15,7 +15,6 @@ stay in the journal as ``sent``, i.e. unknown, for the next run to reconcile.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -24,9 +23,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tui.core.batch.parse import BatchPlan, BatchRow, BatchRowError
+from tui.core.cancel_events import HOLDING, Done, NotSent
 from tui.core.domain import CancelOutcome, Outcome
 from tui.core.identifiers import InvalidInput
-from tui.core.lifecycle import HOLDING, Done, NotSent, Why
+from tui.core.providers import registry
+from tui.core.vocabulary import RowStatus, Why
 
 if TYPE_CHECKING:
     from tui.core.journal import Attempt
@@ -35,9 +36,9 @@ if TYPE_CHECKING:
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 64
 
-HELD = "held"
+HELD = RowStatus.HELD
 """The status of a row another attempt holds (in flight, or unknown until reconciled)."""
-ALREADY_CANCELLED = "already_cancelled"
+ALREADY_CANCELLED = RowStatus.ALREADY_CANCELLED
 """The status of a row whose order the look-up showed cancelled already (nothing sent)."""
 
 
@@ -92,13 +93,13 @@ class BatchResult:
         return self.not_sent is not None
 
     @property
-    def status(self) -> str:
-        """The outcome's value, or ``held`` / ``already_cancelled`` when there is none."""
+    def status(self) -> RowStatus:
+        """The outcome, or ``held`` / ``already_cancelled`` when there is none."""
         if self.outcome is not None:
-            return self.outcome.outcome.value
+            return RowStatus.of(self.outcome.outcome)
         if self.not_sent is Why.ALREADY_CANCELLED:
-            return ALREADY_CANCELLED
-        return HELD
+            return RowStatus.ALREADY_CANCELLED
+        return RowStatus.HELD
 
     def to_public(self) -> dict[str, Any]:
         """One ``--json`` line: the outcome's shape (``outcome`` null when none) plus
@@ -140,7 +141,7 @@ class BatchSummary:
     bad_rows: int = 0
     results: list[BatchResult] = field(default_factory=list)
     interrupted: bool = False
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[RowStatus] = field(default_factory=Counter)
     """Rows by :attr:`BatchResult.status`."""
     skipped: int = 0
     unconfirmed: int = 0
@@ -170,8 +171,7 @@ class BatchSummary:
     def by_outcome(self) -> dict[str, int]:
         """Rows by status, in the documented order (outcomes, then held, then cancelled
         already)."""
-        order = [*(o.value for o in Outcome), HELD, ALREADY_CANCELLED]
-        return {name: self.counts[name] for name in order if self.counts[name]}
+        return {status.value: self.counts[status] for status in RowStatus if self.counts[status]}
 
     def to_public(self) -> dict[str, Any]:
         return {
@@ -187,11 +187,15 @@ class BatchSummary:
 
 
 def default_provider_limits(service: StoplineService, concurrency: int) -> dict[str, int]:
-    """Per-provider bounds: Shoplazza's adapter paces itself at ``rate_per_s``, so more
-    requests in flight than that only wait inside it holding a slot (and a claim); every
-    other provider may use the whole ``concurrency``."""
-    rate = service.settings.shoplazza.rate_per_s
-    return {"shoplazza": max(1, min(concurrency, math.ceil(rate)))}
+    """Per-provider bounds, from each provider's registered hint (one that paces itself gains
+    nothing from more requests in flight than it sends); the others may use the whole
+    ``concurrency``."""
+    limits: dict[str, int] = {}
+    sections = service.settings.providers()
+    for spec in registry.specs():
+        if spec.max_in_flight is not None and spec.key in sections:
+            limits[spec.key] = spec.max_in_flight(sections[spec.key], concurrency)
+    return limits
 
 
 class BatchRunner:
@@ -355,17 +359,17 @@ class BatchRunner:
         )
 
 
-EXIT_PRECEDENCE: tuple[str, ...] = (
-    Outcome.UNKNOWN.value,
-    HELD,
-    Outcome.ERROR.value,
-    Outcome.PARTIAL.value,
-    Outcome.REFUSED.value,
-    Outcome.NOT_FOUND.value,
+EXIT_PRECEDENCE: tuple[RowStatus, ...] = (
+    RowStatus.UNKNOWN,
+    RowStatus.HELD,
+    RowStatus.ERROR,
+    RowStatus.PARTIAL,
+    RowStatus.REFUSED,
+    RowStatus.NOT_FOUND,
 )
 
 
-def exit_status(summary: BatchSummary) -> str | None:
+def exit_status(summary: BatchSummary) -> RowStatus | None:
     """The status deciding a batch's exit code: None when every row is complete (or was
     cancelled already), else the first of unknown, held, error, partial, refused, not found
     present."""

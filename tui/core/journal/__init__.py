@@ -18,8 +18,9 @@ from tui.core.journal.model import (
 )
 from tui.core.journal.protocol import AttemptJournal, TakeOver
 from tui.core.journal.since import parse_since
-from tui.core.journal.sqlite import SqliteJournal, SqliteStore
+from tui.core.journal.sqlite import SqliteJournal
 from tui.core.journal.sqlite_schema import MIGRATIONS, SCHEMA_VERSION, Migration
+from tui.core.journal.sqlite_store import SqliteStore
 
 __all__ = [
     "MIGRATIONS",

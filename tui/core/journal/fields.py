@@ -16,34 +16,42 @@ STATES = ("claimed", "sent", "finished", "withdrawn")
 OUTCOMES = ("complete", "partial", "refused", "not_found", "unknown", "error")
 
 
+SetBy = Literal["claim", "lifecycle", "database", "import"]
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     kind: Kind
+    set_by: SetBy = "lifecycle"
+    """Who writes it: the claim (inserted with it), the lifecycle's later statements, the
+    database itself (the id, the operator, the version), or an import only."""
     required: bool = False
     default: str | None = None
     """A literal default (same text in both engines), when the column has one."""
+    public: bool = True
+    """Shown by ``stopline history --json`` (the rest is the journal's own bookkeeping)."""
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "id", required=True),
-    Column("started_at", "time", required=True),
+    Column("id", "id", "database", required=True),
+    Column("started_at", "time", "claim", required=True),
     Column("sent_at", "time"),
     Column("finished_at", "time"),
     Column("updated_at", "time"),
-    Column("lease_until", "time"),
-    Column("operator", "text", required=True),
-    Column("display_name", "text", required=True, default="''"),
-    Column("host", "text", required=True, default="''"),
-    Column("pid", "int"),
-    Column("pid_started", "real"),
-    Column("provider", "text", required=True),
-    Column("order_id", "text", required=True),
-    Column("reason", "text", required=True),
-    Column("reason_code", "text"),
-    Column("items", "json", required=True, default="'[]'"),
-    Column("state", "state", required=True, default="'claimed'"),
-    Column("open", "flag", required=True),
+    Column("lease_until", "time", "claim", public=False),
+    Column("operator", "text", "database", required=True),
+    Column("display_name", "text", "claim", required=True, default="''"),
+    Column("host", "text", "claim", required=True, default="''"),
+    Column("pid", "int", "claim"),
+    Column("pid_started", "real", "claim", public=False),
+    Column("provider", "text", "claim", required=True),
+    Column("order_id", "text", "claim", required=True),
+    Column("reason", "text", "claim", required=True),
+    Column("reason_code", "text", "claim"),
+    Column("items", "json", "claim", required=True, default="'[]'"),
+    Column("state", "state", "claim", required=True, default="'claimed'"),
+    Column("open", "flag", "claim", required=True),
     Column("outcome", "outcome"),
     Column("confirmed", "flag", required=True),
     Column("http_status", "int"),
@@ -53,13 +61,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("warnings", "json", required=True, default="'[]'"),
     Column("message", "text", required=True, default="''"),
     Column("duration_ms", "real"),
-    Column("before", "json"),
-    Column("version", "int", required=True, default="0"),
-    Column("origin", "text"),
+    Column("before", "json", public=False),
+    Column("version", "int", "database", required=True, default="0", public=False),
+    Column("origin", "text", "import", public=False),
 )
 """Every column of ``attempts``, in order."""
 
 NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+PUBLIC: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.public)
+"""The keys of ``stopline history --json``, in order."""
+INSERTED_BY_CLAIM: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.set_by == "claim")
+UPDATED_BY_LIFECYCLE: tuple[str, ...] = tuple(
+    c.name
+    for c in COLUMNS
+    if c.set_by == "lifecycle" or c.name in ("lease_until", "state", "open")
+)
+"""What the lifecycle changes after the claim: its own columns, and the claim's lease, state
+and whether it is open."""
 JSON_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.kind == "json")
 SELECT_LIST = ", ".join(NAMES)
 

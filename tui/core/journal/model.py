@@ -30,6 +30,7 @@ from tui.core.domain import (
     Order,
     Outcome,
 )
+from tui.core.journal.fields import PUBLIC
 
 
 class AttemptState(StrEnum):
@@ -59,33 +60,7 @@ class Holder(BaseModel):
     """The process's start time (seconds since the epoch): a reused pid is not the holder."""
 
 
-PUBLIC_FIELDS: tuple[str, ...] = (
-    "id",
-    "started_at",
-    "sent_at",
-    "finished_at",
-    "updated_at",
-    "operator",
-    "display_name",
-    "host",
-    "pid",
-    "provider",
-    "order_id",
-    "reason",
-    "reason_code",
-    "items",
-    "state",
-    "open",
-    "outcome",
-    "confirmed",
-    "http_status",
-    "request_id",
-    "cancelled",
-    "not_cancelled",
-    "warnings",
-    "message",
-    "duration_ms",
-)
+PUBLIC_FIELDS: tuple[str, ...] = PUBLIC
 """The keys of :meth:`Attempt.to_public`, in order (``stopline history --json``/``--csv``)."""
 
 

@@ -12,6 +12,8 @@ STOPLINE_OPERATOR says is stored beside it as ``display_name``.
 
 Time: every timestamp is written on the client's clock corrected by its offset from the
 server's, measured when the journal opens, so leases compare the same way on every machine.
+
+One idea, kept whole: the shared journal on PostgreSQL (its schema and import live beside it).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
-from tui.core.identifiers import InvalidInput
 from tui.core.journal.fields import SELECT_LIST
 from tui.core.journal.model import (
     Attempt,
@@ -38,13 +39,13 @@ from tui.core.journal.model import (
 from tui.core.journal.postgres_schema import (
     CHANNEL,
     DEFAULT_OPERATORS_ROLE,
-    LOCK_KEY,
     MIGRATIONS,
     SCHEMA,
-    grants,
+    bring_up_to_date,
+    version_in,
 )
 from tui.core.journal.protocol import TakeOver
-from tui.core.journal.sqlite import attempt_from_row, late_answer_note, outcome_filter
+from tui.core.journal.rows import attempt_from_row, history_query, late_answer_note
 
 CONNECT_TIMEOUT_S = 5
 TABLE = f"{SCHEMA}.attempts"
@@ -180,21 +181,15 @@ class PostgresJournal:
     def _connection(self) -> Any:
         return _Guard(self)
 
+    def connection(self) -> Any:
+        """A pooled connection whose failures read as :class:`JournalError`."""
+        return _Guard(self)
+
     # -- schema ------------------------------------------------------------------------------
 
     async def schema_version(self) -> int:
         async with self._connection() as conn:
-            exists = await (
-                await conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.journal_meta",))
-            ).fetchone()
-            if exists is None or exists[0] is None:
-                return 0
-            row = await (
-                await conn.execute(
-                    f"SELECT value FROM {SCHEMA}.journal_meta WHERE key = 'schema_version'"
-                )
-            ).fetchone()
-            return int(row[0]) if row else 0
+            return await version_in(conn)
 
     async def migrate(
         self,
@@ -224,26 +219,7 @@ class PostgresJournal:
 
         async with self._connection() as conn:
             try:
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                    version = await self._version_in(conn)
-                    for step in MIGRATIONS[version:]:
-                        for statement in step:
-                            await conn.execute(statement)
-                    await conn.execute(
-                        f"INSERT INTO {SCHEMA}.journal_meta (key, value)"
-                        " VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE"
-                        " SET value = EXCLUDED.value",
-                        (str(target),),
-                    )
-                    role = await (
-                        await conn.execute(
-                            "SELECT 1 FROM pg_roles WHERE rolname = %s", (operators_role,)
-                        )
-                    ).fetchone()
-                    if role is not None:
-                        for statement in grants(operators_role):
-                            await conn.execute(statement)
+                return await bring_up_to_date(conn, operators_role)
             except pg_errors.InsufficientPrivilege as exc:
                 if version == target:
                     return 0  # up to date; this role may simply not grant
@@ -252,20 +228,6 @@ class PostgresJournal:
                     f"and this role may not do it ({_why(exc)}): run `stopline journal "
                     "migrate` as its owner role"
                 ) from None
-        return target - version
-
-    async def _version_in(self, conn: Any) -> int:
-        exists = await (
-            await conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.journal_meta",))
-        ).fetchone()
-        if exists is None or exists[0] is None:
-            return 0
-        row = await (
-            await conn.execute(
-                f"SELECT value FROM {SCHEMA}.journal_meta WHERE key = 'schema_version'"
-            )
-        ).fetchone()
-        return int(row[0]) if row else 0
 
     # -- the cancel lifecycle ----------------------------------------------------------------
 
@@ -514,105 +476,16 @@ class PostgresJournal:
         *,
         open_only: bool = False,
     ) -> list[Attempt]:
-        where, params = ["state != 'withdrawn'"], []
-        if provider is not None:
-            where.append("provider = %s")
-            params.append(provider)
-        if order_id is not None:
-            where.append("order_id = %s")
-            params.append(order_id)
-        if since is not None:
-            where.append("started_at >= %s")
-            params.append(since)
-        if open_only:
-            where.append("open")
-        if outcome is not None:
-            wanted = outcome_filter(outcome)
-            if wanted is Outcome.UNKNOWN:
-                where.append("(state != 'finished' OR outcome = 'unknown')")
-            else:
-                where.append("(state = 'finished' AND outcome = %s)")
-                params.append(wanted.value)
-        tail = "ORDER BY id DESC"
-        if limit is not None:
-            if limit < 1:
-                raise InvalidInput("limit must be at least 1")
-            tail += " LIMIT %s"
-            params.append(int(limit))
-        return await self._select(" AND ".join(where), params, tail)
+        where, tail, params = history_query(
+            limit, provider, order_id, since, outcome, open_only, mark="%s"
+        )
+        return await self._select(where, params, tail)
 
     async def import_attempts(self, attempts: Sequence[Attempt], origin: str) -> tuple[int, int]:
-        """Copy attempts of a local journal here, each once (keyed by ``origin`` + its id):
-        return (imported, already there). The importing role becomes ``operator`` (the
-        database vouches only for who wrote the row); the original operator is kept as the
-        display name. An attempt still open keeps the claim unless the order is held here
-        already. Needs the owner role (operators may not write outcomes directly)."""
-        from psycopg import errors as pg_errors
+        """Copy a local journal's attempts here, each once (see :mod:`postgres_import`)."""
+        from tui.core.journal.postgres_import import import_attempts
 
-        imported = skipped = 0
-        for attempt in sorted(attempts, key=lambda a: a.id):
-            if attempt.state.value in ("withdrawn", "claimed"):
-                continue
-            key = f"{origin}#{attempt.id}@{attempt.started_at.isoformat()}"
-            values = self._import_values(attempt, key)
-            async with self._connection() as conn:
-                for keep_open in ((True, False) if attempt.open else (False,)):
-                    try:
-                        cursor = await conn.execute(
-                            f"INSERT INTO {TABLE} (started_at, sent_at, finished_at, updated_at,"
-                            " lease_until, display_name, host, pid, pid_started, provider,"
-                            " order_id, reason, reason_code, items, state, open, outcome,"
-                            " confirmed, http_status, request_id, cancelled, not_cancelled,"
-                            " warnings, message, duration_ms, before, origin) VALUES (%s, %s,"
-                            " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s,"
-                            " %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s, %s,"
-                            " %s::jsonb, %s) ON CONFLICT (origin) DO NOTHING",
-                            (*values[:15], keep_open, *values[15:]),
-                        )
-                    except pg_errors.UniqueViolation:
-                        continue  # the order is held here already: import it released
-                    if cursor.rowcount:
-                        imported += 1
-                    else:
-                        skipped += 1
-                    break
-        return imported, skipped
-
-    @staticmethod
-    def _import_values(attempt: Attempt, origin: str) -> tuple[Any, ...]:
-        state = attempt.state.value
-        outcome = attempt.outcome.value if state == "finished" else None
-        warnings = list(attempt.warnings)
-        if attempt.open:
-            warnings.append(f"imported from a local journal ({origin})")
-        return (
-            attempt.started_at,
-            attempt.sent_at,
-            attempt.finished_at,
-            attempt.updated_at,
-            attempt.lease_until,
-            attempt.who,
-            attempt.host,
-            attempt.pid,
-            attempt.pid_started,
-            attempt.provider,
-            attempt.order_id,
-            attempt.reason,
-            attempt.reason_code,
-            _dump(attempt.items),
-            state,
-            outcome,
-            attempt.confirmed,
-            attempt.http_status,
-            attempt.request_id,
-            _dump(attempt.cancelled),
-            _dump(attempt.not_cancelled),
-            _dump(warnings),
-            attempt.message,
-            attempt.duration_ms,
-            attempt.before.model_dump_json() if attempt.before is not None else None,
-            origin,
-        )
+        return await import_attempts(self, attempts, origin)
 
     async def changed_since(self, version: int, limit: int = 500) -> list[Attempt]:
         """Attempts written after ``version`` (oldest change first)."""

@@ -12,48 +12,23 @@ SELECT, INSERT and UPDATE of the lifecycle's columns only — never DELETE, neve
 
 from __future__ import annotations
 
-from tui.core.journal.fields import COLUMNS, postgres_column
+from typing import Any
+
+from tui.core.journal.fields import (
+    COLUMNS,
+    INSERTED_BY_CLAIM,
+    UPDATED_BY_LIFECYCLE,
+    postgres_column,
+)
 
 SCHEMA = "stopline"
 CHANNEL = "stopline_attempts"
 LOCK_KEY = 0x53544C4E  # "STLN": the advisory lock two machines migrating at once share
 DEFAULT_OPERATORS_ROLE = "stopline_operators"
 
-INSERTABLE = (
-    "started_at",
-    "lease_until",
-    "display_name",
-    "host",
-    "pid",
-    "pid_started",
-    "provider",
-    "order_id",
-    "reason",
-    "reason_code",
-    "items",
-    "state",
-    "open",
-)
+INSERTABLE = INSERTED_BY_CLAIM
 """Columns an operator may give when claiming (``operator``, ``id``, ``version``: never)."""
-
-UPDATABLE = (
-    "sent_at",
-    "finished_at",
-    "updated_at",
-    "lease_until",
-    "state",
-    "open",
-    "outcome",
-    "confirmed",
-    "http_status",
-    "request_id",
-    "cancelled",
-    "not_cancelled",
-    "warnings",
-    "message",
-    "duration_ms",
-    "before",
-)
+UPDATABLE = UPDATED_BY_LIFECYCLE
 """Columns the lifecycle's statements change after the claim."""
 
 
@@ -122,3 +97,47 @@ def grants(role: str) -> tuple[str, ...]:
         f"GRANT INSERT ({', '.join(INSERTABLE)}) ON {SCHEMA}.attempts TO {quoted}",
         f"GRANT UPDATE ({', '.join(UPDATABLE)}) ON {SCHEMA}.attempts TO {quoted}",
     )
+
+
+async def version_in(conn: Any) -> int:
+    """The schema version of the database ``conn`` is connected to (0: none yet).
+
+    The catalog is read as a table, under the statement's snapshot: ``to_regclass`` answers
+    from a cache that may not yet know of a table another machine has just created."""
+    exists = await (
+        await conn.execute(
+            "SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = %s AND tablename = %s",
+            (SCHEMA, "journal_meta"),
+        )
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = await (
+        await conn.execute(f"SELECT value FROM {SCHEMA}.journal_meta WHERE key = 'schema_version'")
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def bring_up_to_date(conn: Any, operators_role: str) -> int:
+    """In one transaction, under the advisory lock: apply the steps the database lacks,
+    record the version, grant the operators' role (when it exists). Returns the steps
+    applied. Raises psycopg's ``InsufficientPrivilege`` for a role that may not."""
+    target = len(MIGRATIONS)
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        version = await version_in(conn)
+        for step in MIGRATIONS[version:]:
+            for statement in step:
+                await conn.execute(statement)
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.journal_meta (key, value) VALUES ('schema_version', %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            (str(target),),
+        )
+        role = await (
+            await conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (operators_role,))
+        ).fetchone()
+        if role is not None:
+            for statement in grants(operators_role):
+                await conn.execute(statement)
+    return target - version

@@ -23,6 +23,7 @@ from tui.core.errors import (
 )
 from tui.core.providers.circuit import CircuitBreaker
 from tui.core.providers.http import ProviderHttp, TokenSource
+from tui.core.providers.registry import ProviderSpec, ReasonRules
 from tui.core.text import clean
 
 
@@ -36,10 +37,12 @@ class OrderProvider(Protocol):
     """Items (with quantities) can be cancelled, not only whole orders."""
     cancel_is_async: ClassVar[bool]
     """A successful cancel is only *initiated*; a later look-up confirms it."""
-    reason_codes: dict[str, str]
-    """Reason codes the provider takes (code → description); empty when it takes free text."""
-    reason_required: bool
     breaker: CircuitBreaker
+
+    @property
+    def reasons(self) -> ReasonRules:
+        """How the provider takes a cancel reason: free text, or codes it knows."""
+        ...
 
     def can_resolve(self, identifier: str) -> bool:
         """Whether an identifier of this form could name an order here (no I/O)."""
@@ -126,18 +129,29 @@ def as_list(value: Any) -> list[Any]:
 
 
 class BaseProvider:
-    """Shared behaviour: owns the HTTP discipline and turns failures into outcomes."""
+    """Shared behaviour: owns the HTTP discipline and turns failures into outcomes.
 
+    A subclass names its :class:`~tui.core.providers.registry.ProviderSpec` as ``spec``;
+    its key, label and capabilities are read from there, said once."""
+
+    spec: ClassVar[ProviderSpec]
     key: ClassVar[str] = ""
     label: ClassVar[str] = ""
     supports_item_cancel: ClassVar[bool] = False
     cancel_is_async: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.key = spec.key
+            cls.label = spec.label
+            cls.supports_item_cancel = spec.supports_item_cancel
+            cls.cancel_is_async = spec.cancel_is_async
+
     def __init__(self, http: ProviderHttp) -> None:
         self.http = http
         self.breaker = http.breaker
-        self.reason_codes: dict[str, str] = {}
-        self.reason_required = False
         settings = getattr(self, "settings", None)
         if isinstance(settings, BaseModel):
             for name in type(settings).model_fields:
@@ -149,7 +163,20 @@ class BaseProvider:
         await self.http.client.aclose()
 
     def can_resolve(self, identifier: str) -> bool:
-        return True
+        return self.spec.can_resolve(identifier)
+
+    @property
+    def reasons(self) -> ReasonRules:
+        """How this provider takes a cancel reason (its spec's rules for its settings)."""
+        return self.spec.reasons(getattr(self, "settings", None))
+
+    @property
+    def reason_codes(self) -> dict[str, str]:
+        return dict(self.reasons.codes)
+
+    @property
+    def reason_required(self) -> bool:
+        return self.reasons.required
 
     # -- redaction: every answer leaves the adapter through here -----------------------------
 

@@ -14,6 +14,8 @@ One :class:`ProviderHttp` wraps the provider's single ``httpx.AsyncClient``. Its
   neither time nor memory. Past a bound a look-up fails and a cancel is uncertain.
 * a request that cannot be built (a URL httpx refuses, a header value with a newline) was
   never sent: a plain :class:`ProviderError`, never uncertain.
+
+One idea, kept whole: the HTTP discipline every adapter shares.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ from tui.core.errors import (
     ProviderResponseError,
     ProviderUnavailable,
 )
+from tui.core.provider_settings import DEFAULT_MAX_ANSWER_BYTES
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
 from tui.core.redact import Redactor
-from tui.core.settings import DEFAULT_MAX_ANSWER_BYTES
 from tui.core.text import clean
 
 log = logging.getLogger("stopline.http")

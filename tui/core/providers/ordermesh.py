@@ -22,6 +22,7 @@ from tui.core.domain import (
     Outcome,
 )
 from tui.core.errors import ProviderError
+from tui.core.provider_settings import ClientCredentials
 from tui.core.providers.base import (
     BearerTokenProvider,
     as_dict,
@@ -30,7 +31,7 @@ from tui.core.providers.base import (
     lookup_failure,
     segment,
 )
-from tui.core.settings import OrderMeshSettings
+from tui.core.providers.registry import ProviderSpec
 from tui.core.text import clean
 
 _ORDER_ID = re.compile(r"^[0-9a-fA-F]{24}$")
@@ -42,11 +43,28 @@ _FAILURE_WORDS = re.compile(r"fail|error|denied|not cancel|unable|could not", re
 """Words in a plain-text 200 that contradict the documented "OK"."""
 
 
+class OrderMeshSettings(ClientCredentials):
+    trigger_flow: bool = True
+    """Sent as ``triggerFlow`` on cancel. Its meaning is unconfirmed; true as in the docs."""
+
+
+SPEC = ProviderSpec(
+    key="ordermesh",
+    label="OrderMesh",
+    settings=OrderMeshSettings,
+    adapter="tui.core.providers.ordermesh:OrderMeshProvider",
+    order=20,
+    secrets=("client_secret",),
+    required=("client_id", "client_secret"),
+    supports_item_cancel=True,
+    identifier=_ORDER_ID.pattern,
+    identifier_hint="OrderMesh order ids are 24 hexadecimal characters",
+    sandbox="tui.sandbox.providers.ordermesh",
+)
+
+
 class OrderMeshProvider(BearerTokenProvider):
-    key: ClassVar[str] = "ordermesh"
-    label: ClassVar[str] = "OrderMesh"
-    supports_item_cancel: ClassVar[bool] = True
-    cancel_is_async: ClassVar[bool] = False
+    spec: ClassVar[ProviderSpec] = SPEC
 
     default_token_ttl_s: ClassVar[float] = 86400.0
     """Documented: service client tokens are valid for 24 hours."""
@@ -54,9 +72,6 @@ class OrderMeshProvider(BearerTokenProvider):
     def __init__(self, settings: OrderMeshSettings, client: httpx.AsyncClient, **http: Any) -> None:
         self.settings = settings
         super().__init__(client, **http)
-
-    def can_resolve(self, identifier: str) -> bool:
-        return bool(_ORDER_ID.match(identifier))
 
     def token_request(self) -> tuple[str, dict[str, str]]:
         secret = self.settings.client_secret

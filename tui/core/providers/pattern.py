@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field, field_validator
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
+from tui.core.provider_settings import ClientCredentials, check_url
 from tui.core.providers.base import (
     BearerTokenProvider,
     as_dict,
@@ -19,7 +21,7 @@ from tui.core.providers.base import (
     lookup_failure,
     not_cancelled,
 )
-from tui.core.settings import PatternSettings
+from tui.core.providers.registry import ProviderSpec
 from tui.core.text import clean
 
 # Sub-order statuses in which the warehouse orders behind them can still be cancelled.
@@ -34,11 +36,33 @@ _WHY_NOT = {
 }
 
 
+class PatternSettings(ClientCredentials):
+    settle_s: float = Field(default=120.0, ge=0, le=3600)
+    """Pattern cancels asynchronously and does not say how long that takes: a guess."""
+    token_url: str | None = None
+    """OAuth2 client-credentials token endpoint (on another host than the API)."""
+
+    @field_validator("token_url")
+    @classmethod
+    def _check_token_url(cls, value: str | None) -> str | None:
+        return check_url(value)
+
+
+SPEC = ProviderSpec(
+    key="pattern",
+    label="Pattern Hub",
+    settings=PatternSettings,
+    adapter="tui.core.providers.pattern:PatternProvider",
+    order=10,
+    secrets=("client_secret",),
+    required=("token_url", "client_id", "client_secret"),
+    cancel_is_async=True,
+    sandbox="tui.sandbox.providers.pattern",
+)
+
+
 class PatternProvider(BearerTokenProvider):
-    key: ClassVar[str] = "pattern"
-    label: ClassVar[str] = "Pattern Hub"
-    supports_item_cancel: ClassVar[bool] = False
-    cancel_is_async: ClassVar[bool] = True
+    spec: ClassVar[ProviderSpec] = SPEC
 
     def __init__(self, settings: PatternSettings, client: httpx.AsyncClient, **http: Any) -> None:
         self.settings = settings

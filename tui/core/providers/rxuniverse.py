@@ -11,13 +11,20 @@ with codes configured they are checked before sending. Once flagged, ``/status``
 from __future__ import annotations
 
 import asyncio
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import httpx
+from pydantic import Field, SecretStr, field_validator
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Order, Outcome
 from tui.core.errors import ProviderError
 from tui.core.identifiers import InvalidInput, validate_reason_code
+from tui.core.provider_settings import (
+    HEADER_NAME,
+    ProviderSettings,
+    check_plain,
+    check_secret,
+)
 from tui.core.providers.base import (
     BaseProvider,
     as_dict,
@@ -27,7 +34,7 @@ from tui.core.providers.base import (
     segment,
 )
 from tui.core.providers.http import ProviderHttp
-from tui.core.settings import RxUniverseSettings
+from tui.core.providers.registry import ProviderSpec, ReasonRules
 from tui.core.text import clean
 
 MARKED = "order marked for cancelation"
@@ -35,11 +42,77 @@ _STATUS_WORDS = {"U": "unvalid", "V": "valid", "P": "in process", "C": "complete
 SETUP = "the lab's Setup → Order Delete Reasons"
 
 
+class RxUniverseSettings(ProviderSettings):
+    api_key: SecretStr | None = None
+    """Optional; auth is unconfirmed (network-level at most labs)."""
+    api_key_header: str = "X-Api-Key"
+    """Header carrying ``api_key``. A guess: the vendor documents none."""
+    reason_param: Literal["query", "body"] = "query"
+    """How the delete reason is sent. Unconfirmed; query ``deleteReason`` is the guess."""
+    reason_field: str = "deleteReason"
+    """The delete reason's name; ``deleteReason`` is confirmed by the vendor's docs."""
+    reason_required: bool = False
+    """Whether the lab's 'Enter reason code when deleting order' setting is on: with
+    ``reason_codes`` set, a cancel must then name one of them (checked before sending)."""
+    reason_codes: dict[str, str] = Field(default_factory=dict)
+    """The lab's delete reason codes, code → description, as set up at the lab (Setup →
+    Order Delete Reasons). No API lists them and there are no defaults: without them the
+    reason is sent as given and the lab decides."""
+
+    @field_validator("api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_secret(value, header=True)
+
+    @field_validator("api_key_header")
+    @classmethod
+    def _check_header(cls, value: str) -> str:
+        value = value.strip()
+        if not HEADER_NAME.match(value):
+            raise ValueError("is not a valid HTTP header name (letters, digits and - only)")
+        return value
+
+    @field_validator("reason_field")
+    @classmethod
+    def _check_field(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("is empty (the vendor's name is deleteReason)")
+        return check_plain(value, what="the reason field", max_chars=60) or value
+
+    @field_validator("reason_codes")
+    @classmethod
+    def _check_codes(cls, value: dict[str, str]) -> dict[str, str]:
+        codes: dict[str, str] = {}
+        for code, description in value.items():
+            checked = validate_reason_code(code)
+            if checked is None:
+                raise ValueError("a reason code is blank")
+            check_plain(description, what=f"the description of reason code {checked}")
+            codes[checked] = description.strip() or checked
+        return codes
+
+
+def _reasons(section: RxUniverseSettings) -> ReasonRules:
+    return ReasonRules(
+        codes=dict(section.reason_codes), required=section.reason_required, holder="this lab"
+    )
+
+
+SPEC = ProviderSpec(
+    key="rxuniverse",
+    label="Rx-Universe",
+    settings=RxUniverseSettings,
+    adapter="tui.core.providers.rxuniverse:RxUniverseProvider",
+    order=40,
+    secrets=("api_key",),
+    reasons=_reasons,
+    sandbox="tui.sandbox.providers.rxuniverse",
+)
+
+
 class RxUniverseProvider(BaseProvider):
-    key: ClassVar[str] = "rxuniverse"
-    label: ClassVar[str] = "Rx-Universe"
-    supports_item_cancel: ClassVar[bool] = False
-    cancel_is_async: ClassVar[bool] = False
+    spec: ClassVar[ProviderSpec] = SPEC
 
     def __init__(
         self, settings: RxUniverseSettings, client: httpx.AsyncClient, **http: Any
@@ -47,47 +120,26 @@ class RxUniverseProvider(BaseProvider):
         self.settings = settings
         auth = self._auth_headers if settings.api_key else None
         super().__init__(ProviderHttp(self.key, client, auth=auth, **http))
-        self.reason_codes = dict(settings.reason_codes)
-        self.reason_required = settings.reason_required
 
     async def _auth_headers(self) -> dict[str, str]:
         key = self.settings.api_key
         return {self.settings.api_key_header: key.get_secret_value()} if key else {}
 
-    def reason_code_for(self, text: str | None) -> str | None:
-        """The configured lab code that ``text`` is, or whose description it is."""
-        if not text:
-            return None
-        text = text.strip()
-        if text in self.reason_codes:
-            return text
-        for known, description in self.reason_codes.items():
-            if description.lower() == text.lower():
-                return known
-        return None
-
     def reason_to_send(self, request: CancelRequest) -> tuple[str | None, str | None]:
-        """(the ``deleteReason`` to send or None, or why nothing may be sent)."""
+        """(the ``deleteReason`` to send or None, or why nothing may be sent). The service
+        checks the same rules before anything is journalled (``prepare``); this is the last
+        word for a caller that bypassed it."""
         try:
             explicit = validate_reason_code(request.reason_code)
+            if not self.reasons.codes:
+                # No codes configured: the lab decides (one without codes ignores it).
+                return explicit or request.reason.strip() or None, None
+            return self.reasons.to_send(request.reason, explicit), None
         except InvalidInput as exc:
-            return None, f"{exc}; nothing was sent"
-        if not self.reason_codes:
-            # No codes configured: the lab decides (one that does not use codes ignores it).
-            return explicit or request.reason.strip() or None, None
-        known = ", ".join(f"{c} {d}" for c, d in self.reason_codes.items())
-        if explicit is not None:
-            code = self.reason_code_for(explicit)
-            if code is None:
-                return None, (
-                    f"reason code {explicit!r} is not one of this lab's codes ({known}); "
-                    "nothing was sent"
-                )
-            return code, None
-        code = self.reason_code_for(request.reason)
-        if code is None and self.reason_required:
-            return None, f"this lab needs one of its reason codes ({known}); nothing was sent"
-        return code, None
+            message = str(exc)
+            if "nothing was sent" not in message:
+                message += "; nothing was sent"
+            return None, message
 
     # -- look-up ---------------------------------------------------------------------------
 

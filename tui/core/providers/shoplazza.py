@@ -3,13 +3,16 @@ cancel that answers with the cancelled order itself."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, ClassVar
 
 import httpx
 from aiolimiter import AsyncLimiter
+from pydantic import Field, SecretStr, field_validator
 
 from tui.core.domain import CancelledLine, CancelOutcome, CancelRequest, Line, Order, Outcome
+from tui.core.provider_settings import ProviderSettings, check_plain, check_secret
 from tui.core.providers.base import (
     BaseProvider,
     as_dict,
@@ -20,7 +23,7 @@ from tui.core.providers.base import (
     segment,
 )
 from tui.core.providers.http import ProviderHttp
-from tui.core.settings import ShoplazzaSettings
+from tui.core.providers.registry import ProviderSpec
 from tui.core.text import clean
 
 _ORDER_ID = re.compile(r"^\d+-\d+$")
@@ -31,11 +34,54 @@ _SHIPPED = frozenset({"shipped", "partially_shipped", "finished", "partially_fin
 _STATE_WORDS = re.compile(r"status|state|cancel|ship|fulfil|finish|paid|refund", re.IGNORECASE)
 
 
+class ShoplazzaSettings(ProviderSettings):
+    access_token: SecretStr | None = None
+    api_version: str = "2022-01"
+    rate_per_s: float = Field(default=2.0, le=100)
+    """Shoplazza's documented leaky bucket: 2 requests/s per app and store."""
+
+    @field_validator("access_token")
+    @classmethod
+    def _check_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_secret(value, header=True)
+
+    @field_validator("api_version")
+    @classmethod
+    def _check_version(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("is empty (Shoplazza's is 2022-01)")
+        return check_plain(value, what="the API version", max_chars=40) or value
+
+    @field_validator("rate_per_s")
+    @classmethod
+    def _check_rate(cls, value: float) -> float:
+        if not value >= 1:  # aiolimiter cannot take a whole request below 1 per second
+            raise ValueError("must be at least 1 request per second (Shoplazza documents 2)")
+        return value
+
+
+def _in_flight(section: ShoplazzaSettings, concurrency: int) -> int:
+    """The adapter paces itself at ``rate_per_s``: more requests in flight than that only wait
+    inside it holding a slot (and a claim)."""
+    return max(1, min(concurrency, math.ceil(section.rate_per_s)))
+
+
+SPEC = ProviderSpec(
+    key="shoplazza",
+    label="Shoplazza",
+    settings=ShoplazzaSettings,
+    adapter="tui.core.providers.shoplazza:ShoplazzaProvider",
+    order=30,
+    secrets=("access_token",),
+    required=("access_token",),
+    max_in_flight=_in_flight,
+    sandbox="tui.sandbox.providers.shoplazza",
+)
+
+
 class ShoplazzaProvider(BaseProvider):
-    key: ClassVar[str] = "shoplazza"
-    label: ClassVar[str] = "Shoplazza"
-    supports_item_cancel: ClassVar[bool] = False
-    cancel_is_async: ClassVar[bool] = False
+    spec: ClassVar[ProviderSpec] = SPEC
 
     def __init__(self, settings: ShoplazzaSettings, client: httpx.AsyncClient, **http: Any) -> None:
         self.settings = settings

@@ -2,6 +2,8 @@
 
 The look-up's response shape and the OrderStatus/OrderItemStatus values are **unconfirmed** by
 the vendor: the sandbox models the fields a client needs and the status names listed below.
+
+One idea, kept whole: the OrderMesh simulator (its data, quirks and routes).
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from ..responses import (
     utc_now,
 )
 from ..showcase import ORDERMESH_MULTI_ITEM, ORDERMESH_SHIPPED
+from ..showcase import SHOWCASE as SHOWCASE_ALL
 
 if TYPE_CHECKING:
+    from ..config import SandboxConfig
     from ..state import Sandbox
 
 OPEN_ITEM_STATUSES = frozenset({"Pending", "Processing"})
@@ -400,3 +404,39 @@ def generate(rng: random.Random, count: int = 90) -> dict[str, MeshOrder]:
             cancel_reason=reason,
         )
     return orders
+
+
+# -- the simulator's face to the sandbox (tui.sandbox.providers) ------------------------------
+
+KEY = "ordermesh"
+SHOWCASE = SHOWCASE_ALL[KEY]
+
+
+def create(rng: random.Random) -> dict[str, MeshOrder]:
+    return generate(rng)
+
+
+def identifiers(store: dict[str, MeshOrder]) -> list[str]:
+    return list(store)
+
+
+def extra_ids(count: int) -> list[str]:
+    """Extra open orders for load tests: they cannot clash with generated ones (those ids
+    start with a 2024-2025 timestamp)."""
+    return [f"ffff0000{i:016x}" for i in range(1, count + 1)]
+
+
+def add_extra(store: dict[str, MeshOrder], count: int) -> None:
+    created = datetime(2025, 1, 1, tzinfo=UTC)
+    for i, order_id in enumerate(extra_ids(count), start=1):
+        item = MeshItem(f"fffe0000{i:016x}", "BULK-1", "Bulk item", 1, "Pending")
+        store[order_id] = MeshOrder(order_id, f"BULK-{i}", f"OM-B{i:06d}", [item], created, created)
+
+
+def settings_env(root: str, config: SandboxConfig) -> dict[str, str]:
+    credentials = DEMO_CREDENTIALS["ordermesh"]
+    return {
+        "STOPLINE_ORDERMESH__BASE_URL": f"{root}/ordermesh",
+        "STOPLINE_ORDERMESH__CLIENT_ID": credentials["client_id"],
+        "STOPLINE_ORDERMESH__CLIENT_SECRET": credentials["client_secret"],
+    }

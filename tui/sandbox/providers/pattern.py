@@ -3,6 +3,8 @@
 A market order has one or more warehouse orders. Only `new` and `backordered` ones can be
 cancelled; a cancel answers 200 (all initiated), 206 (some) or 409 (none), and the status look-up
 shows `cancelled` only `pattern_cancel_delay_s` later.
+
+One idea, kept whole: the Pattern Hub simulator (its data, quirks and routes).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from ..showcase import (
     PATTERN_NONE,
     PATTERN_PARTIAL,
 )
+from ..showcase import SHOWCASE as SHOWCASE_ALL
 
 if TYPE_CHECKING:
+    from ..config import SandboxConfig
     from ..state import Sandbox
 
 WAREHOUSE_STATUSES = ("new", "backordered", "batched", "picked", "packed", "departed", "complete")
@@ -383,3 +387,40 @@ def generate(rng: random.Random, count: int = 110) -> dict[str, MarketOrder]:
             warehouse_orders.append(WarehouseOrder(next_wo_id, status, _items(rng)))
         orders[order_id] = MarketOrder(order_id, warehouse_orders)
     return orders
+
+
+# -- the simulator's face to the sandbox (tui.sandbox.providers) ------------------------------
+
+KEY = "pattern"
+SHOWCASE = SHOWCASE_ALL[KEY]
+
+
+def create(rng: random.Random) -> dict[str, MarketOrder]:
+    return generate(rng)
+
+
+def identifiers(store: dict[str, MarketOrder]) -> list[str]:
+    return list(store)
+
+
+def extra_ids(count: int) -> list[str]:
+    """Extra open orders for load tests: they cannot clash with generated ones (prefixes
+    111-114 and 702)."""
+    return [f"900-{i:07d}-0000000" for i in range(1, count + 1)]
+
+
+def add_extra(store: dict[str, MarketOrder], count: int) -> None:
+    for i, order_id in enumerate(extra_ids(count), start=1):
+        store[order_id] = MarketOrder(
+            order_id, [WarehouseOrder(9_000_000 + i, "new", [PatternItem("BULK-1", 1)])]
+        )
+
+
+def settings_env(root: str, config: SandboxConfig) -> dict[str, str]:
+    credentials = DEMO_CREDENTIALS["pattern"]
+    return {
+        "STOPLINE_PATTERN__BASE_URL": f"{root}/pattern/hub",
+        "STOPLINE_PATTERN__TOKEN_URL": f"{root}/pattern-admin/adminczar/api/v1/oauth2/token",
+        "STOPLINE_PATTERN__CLIENT_ID": credentials["client_id"],
+        "STOPLINE_PATTERN__CLIENT_SECRET": credentials["client_secret"],
+    }

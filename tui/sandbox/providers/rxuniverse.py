@@ -3,10 +3,13 @@
 Errors are always `{"error": ..., "details": [...]}`. A PO number may contain `/`, which a client
 sends percent-encoded (`PO%2F2026%2F0042`); routing therefore reads the raw request path so an
 encoded slash is never mistaken for a path separator.
+
+One idea, kept whole: the Rx-Universe lab simulator (its data, quirks and routes).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -28,8 +31,10 @@ from ..showcase import (
     RX_COMPLETED,
     RX_COMPLETED_TRAY,
 )
+from ..showcase import SHOWCASE as SHOWCASE_ALL
 
 if TYPE_CHECKING:
+    from ..config import SandboxConfig
     from ..state import Sandbox
 
 ORDERS_PREFIX = "/api/v2/orders/"
@@ -471,3 +476,31 @@ def generate(rng: random.Random, count: int = 90) -> RxLab:
             pos.add(po)
         jobs.append(_job(rng, number, tray, po, profile))
     return RxLab.of(jobs)
+
+
+# -- the simulator's face to the sandbox (tui.sandbox.providers) ------------------------------
+
+KEY = "rxuniverse"
+SHOWCASE = SHOWCASE_ALL[KEY]
+
+
+def create(rng: random.Random) -> RxLab:
+    return generate(rng)
+
+
+def identifiers(store: RxLab) -> list[str]:
+    return list(store.orders)
+
+
+def settings_env(root: str, config: SandboxConfig) -> dict[str, str]:
+    env = {"STOPLINE_RXUNIVERSE__BASE_URL": f"{root}/rxuniverse"}
+    if config.rx_api_key:
+        env["STOPLINE_RXUNIVERSE__API_KEY"] = config.rx_api_key
+    # The lab's own delete reason codes, as an operator would copy them from its Setup (no
+    # API lists them): Stopline then offers them as presets and checks them.
+    if config.rx_delete_reasons:
+        env["STOPLINE_RXUNIVERSE__REASON_CODES"] = json.dumps(
+            {entry.code: entry.description for entry in config.rx_delete_reasons}
+        )
+    env["STOPLINE_RXUNIVERSE__REASON_REQUIRED"] = str(config.rx_reason_required).lower()
+    return env

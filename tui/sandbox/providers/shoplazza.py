@@ -26,8 +26,10 @@ from ..showcase import (
     SHOPLAZZA_OPEN_ID,
     SHOPLAZZA_OPEN_NUMBER,
 )
+from ..showcase import SHOWCASE as SHOWCASE_ALL
 
 if TYPE_CHECKING:
+    from ..config import SandboxConfig
     from ..state import Sandbox
 
 STORE_PREFIX = "633130"
@@ -329,3 +331,33 @@ def generate(rng: random.Random, count: int = 90) -> dict[str, ShopOrder]:
     orders[open_order.id] = open_order
     orders[finished.id] = finished
     return orders
+
+
+# -- the simulator's face to the sandbox (tui.sandbox.providers) ------------------------------
+
+KEY = "shoplazza"
+SHOWCASE = SHOWCASE_ALL[KEY]
+
+
+@dataclass
+class ShopStore:
+    """The store's orders by id, and the same by order number."""
+
+    orders: dict[str, ShopOrder]
+    by_number: dict[str, ShopOrder]
+
+
+def create(rng: random.Random) -> ShopStore:
+    orders = generate(rng)
+    return ShopStore(orders, {order.number: order for order in orders.values()})
+
+
+def identifiers(store: ShopStore) -> list[str]:
+    return list(store.orders)
+
+
+def settings_env(root: str, config: SandboxConfig) -> dict[str, str]:
+    return {
+        "STOPLINE_SHOPLAZZA__BASE_URL": f"{root}/shoplazza",
+        "STOPLINE_SHOPLAZZA__ACCESS_TOKEN": DEMO_CREDENTIALS["shoplazza"]["access_token"],
+    }

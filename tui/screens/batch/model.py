@@ -5,14 +5,11 @@ The batch itself is :mod:`tui.core.batch` (shared with ``stopline batch``); the 
 
 from __future__ import annotations
 
-import csv
 import io
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.batch import (
@@ -24,31 +21,13 @@ from tui.core.batch import (
     format_items,
     parse_batch,
 )
+from tui.core.batch.report import PreRunSummary, summarize
 from tui.core.domain import Outcome
-from tui.core.text import clean, csv_safe
-from tui.widgets.text import OUTCOME_WORDS
+from tui.core.text import clean
 
 if TYPE_CHECKING:
     from tui.core.journal import Attempt
     from tui.core.service import StoplineService
-
-EXPORT_COLUMNS = (
-    "line_no",
-    "provider",
-    "order_id",
-    "outcome",
-    "confirmed",
-    "http_status",
-    "skipped",
-    "note",
-    "message",
-    "cancelled",
-    "not_cancelled",
-    "warnings",
-    "request_id",
-    "attempt_id",
-)
-
 
 def csv_header(text: str) -> set[str] | None:
     """The column names when the first meaningful line of ``text`` is a CSV header."""
@@ -93,6 +72,8 @@ class BatchPreview:
     actions: list[Action]
     cells: list[list[str]]
     concurrency: int
+    summary: PreRunSummary
+    """What the run will do, in words the CLI says too."""
 
     @property
     def counts(self) -> Counter[Action]:
@@ -139,11 +120,13 @@ def build_preview(
             (error.line_no, [str(error.line_no), "", "", "BAD: " + clean(error.message), ""])
         )
     lines.sort(key=lambda item: item[0])
+    actions = [action for action, _ in decisions]
     return BatchPreview(
         plan=plan,
-        actions=[action for action, _ in decisions],
+        actions=actions,
         cells=[cells for _, cells in lines],
         concurrency=concurrency,
+        summary=summarize(plan, actions, concurrency),
     )
 
 
@@ -170,10 +153,6 @@ class BatchRun:
         return (self.ended if self.ended is not None else time.monotonic()) - self.started
 
 
-STATUS_WORDS = {**OUTCOME_WORDS, "held": "HELD", "already_cancelled": "CANCELLED"}
-"""A row's status in words: its outcome, or held / cancelled already (nothing sent)."""
-
-
 def result_cells(result: BatchResult) -> list[str]:
     outcome = result.outcome
     confirmed = ""
@@ -187,59 +166,8 @@ def result_cells(result: BatchResult) -> list[str]:
         str(result.line_no),
         request.provider,
         clean(request.order_id, max_chars=40),
-        STATUS_WORDS.get(result.status, result.status),
+        result.status.words,
         confirmed,
         "" if http is None else str(http),
         clean(detail, max_chars=300),
     ]
-
-
-def export_rows(summary: BatchSummary, plan: BatchPlan) -> list[list[str]]:
-    """Results then bad rows, in file order, every cell through ``csv_safe``."""
-    rows: list[tuple[int, list[object]]] = []
-    for result in summary.results:
-        o = result.outcome
-        request = result.row.request
-        rows.append(
-            (
-                result.line_no,
-                [
-                    result.line_no,
-                    request.provider,
-                    request.order_id,
-                    result.status,
-                    "yes" if o is not None and o.confirmed else "no",
-                    "" if o is None or o.http_status is None else o.http_status,
-                    "yes" if result.skipped else "no",
-                    result.note,
-                    o.message if o is not None else "",
-                    ";".join(
-                        f"{c.id}={c.quantity}" if c.quantity is not None else c.id
-                        for c in (o.cancelled if o is not None else [])
-                    ),
-                    "; ".join(
-                        f"{n.id}: {n.reason or n.status}".rstrip(": ")
-                        for n in (o.not_cancelled if o is not None else [])
-                    ),
-                    "; ".join(o.warnings) if o is not None else "",
-                    (o.request_id or "") if o is not None else "",
-                    "" if result.attempt_id is None else result.attempt_id,
-                ],
-            )
-        )
-    for error in plan.errors:
-        cells: list[object] = [error.line_no, "", "", "bad_row", "", "", "", "", error.message]
-        rows.append((error.line_no, cells + [""] * (len(EXPORT_COLUMNS) - len(cells))))
-    rows.sort(key=lambda item: item[0])
-    return [[csv_safe(cell) for cell in cells] for _, cells in rows]
-
-
-def write_export(path: Path, rows: list[list[str]], *, make_parent: bool) -> None:
-    """Write a new CSV file (never over an existing one), readable by its owner only."""
-    if make_parent:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        writer.writerows(rows)

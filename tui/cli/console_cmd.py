@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import sys
 
-USAGE = 2
-"""Exit code for configuration problems (as ``tui.cli.exit_codes.USAGE``; not imported here,
-it would pull pydantic in before the first frame)."""
-
 
 def run_console(demo: bool, read_only: bool) -> int:
     """Run the console until the user quits; returns the process exit code."""
     from tui.app import StoplineApp
+    from tui.cli.exit_codes import USAGE
 
     def open_runtime():  # type: ignore[no-untyped-def]
         from tui.runtime import open_runtime as _open

@@ -1,0 +1,125 @@
+"""An attempt's values as the journal's engines store them, and read back: timestamps, JSON
+lists, outcomes. Shared by the SQLite and PostgreSQL journals."""
+
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
+from tui.core.identifiers import InvalidInput
+from tui.core.journal.model import (
+    Attempt,
+    AttemptState,
+)
+
+
+def stamp(moment: datetime) -> str:
+    """Fixed-width UTC ISO text, so SQL string comparison orders it correctly."""
+    from datetime import UTC
+
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def dump_list(values: Sequence[BaseModel] | Sequence[str]) -> str:
+    return json.dumps(
+        [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in values],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def dump_items(request: CancelRequest) -> str:
+    return json.dumps([{"id": i.id, "quantity": i.quantity} for i in request.items])
+
+
+def outcome_values(outcome: CancelOutcome) -> tuple[Any, ...]:
+    """outcome, confirmed, http_status, request_id, cancelled, not_cancelled, warnings,
+    message — as stored."""
+    return (
+        outcome.outcome.value,
+        int(outcome.confirmed),
+        outcome.http_status,
+        outcome.request_id,
+        dump_list(outcome.cancelled),
+        dump_list(outcome.not_cancelled),
+        dump_list(outcome.warnings),
+        outcome.message,
+    )
+
+
+def late_answer_note(outcome: CancelOutcome) -> str:
+    said = f": {outcome.message}" if outcome.message else ""
+    return (
+        f"a late answer came after this attempt was reconciled: {outcome.outcome.value}{said}"
+    )
+
+
+def attempt_from_row(data: dict[str, Any]) -> Attempt:
+    """An :class:`Attempt` from a row of either engine (JSON columns as text or parsed)."""
+    for key in ("items", "cancelled", "not_cancelled", "warnings"):
+        value = data.get(key)
+        if isinstance(value, str) or value is None:
+            data[key] = json.loads(value or "[]")
+    before = data.get("before")
+    if isinstance(before, str):
+        data["before"] = Order.model_validate_json(before)
+    data["confirmed"] = bool(data.get("confirmed"))
+    data["open"] = bool(data.get("open"))
+    if data.get("state") == AttemptState.FINISHED and data.get("outcome") is None:
+        data["state"] = AttemptState.SENT
+    return Attempt.model_validate(data)
+
+
+def outcome_filter(outcome: Outcome | str) -> Outcome:
+    try:
+        return Outcome(outcome)
+    except ValueError:
+        known = ", ".join(o.value for o in Outcome)
+        raise InvalidInput(f"unknown outcome {outcome!r}; known: {known}") from None
+
+
+def history_query(
+    limit: int | None,
+    provider: str | None,
+    order_id: str | None,
+    since: Any,
+    outcome: Outcome | str | None,
+    open_only: bool,
+    *,
+    mark: str,
+) -> tuple[str, str, list[Any]]:
+    """The ``WHERE`` condition, the ``ORDER``/``LIMIT`` tail and the parameters of a history
+    query, with ``mark`` as the engine's placeholder (``?`` or ``%s``): newest first,
+    withdrawn claims left out, ``unknown`` including attempts never finished."""
+    where, params = ["state != 'withdrawn'"], []
+    if provider is not None:
+        where.append(f"provider = {mark}")
+        params.append(provider)
+    if order_id is not None:
+        where.append(f"order_id = {mark}")
+        params.append(order_id)
+    if since is not None:
+        where.append(f"started_at >= {mark}")
+        params.append(since)
+    if open_only:
+        where.append("open = TRUE")
+    if outcome is not None:
+        wanted = outcome_filter(outcome)
+        if wanted is Outcome.UNKNOWN:
+            where.append("(state != 'finished' OR outcome = 'unknown')")
+        else:
+            where.append(f"(state = 'finished' AND outcome = {mark})")
+            params.append(wanted.value)
+    tail = "ORDER BY id DESC"
+    if limit is not None:
+        if limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        tail += f" LIMIT {mark}"
+        params.append(int(limit))
+    return " AND ".join(where), tail, params

@@ -1,0 +1,57 @@
+"""Building an adapter: the provider's registered class, with its own ``httpx.AsyncClient``."""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, Any
+
+import certifi
+import httpx
+
+from tui.core.providers import registry
+
+if TYPE_CHECKING:
+    from tui.core.providers.base import OrderProvider
+    from tui.core.settings import Settings
+
+USER_AGENT = "stopline/0.1"
+
+
+def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
+    """Always verify; an on-premise CA bundle is added to, never replaces, verification.
+
+    The bundle joins the CAs httpx trusts by default (certifi's), so a lab's own CA does not
+    make the public providers' certificates untrusted.
+    """
+    if settings.ca_bundle is not None:
+        context = ssl.create_default_context(cafile=certifi.where())
+        context.load_verify_locations(cafile=str(settings.ca_bundle))
+        return context
+    return True
+
+
+def build_provider(
+    key: str,
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **http: Any,
+) -> OrderProvider:
+    """The adapter for ``key`` with its own ``httpx.AsyncClient`` (closed by ``aclose``)."""
+    section = settings.providers()[key]
+    client = httpx.AsyncClient(
+        base_url=section.base_url or "",
+        timeout=httpx.Timeout(section.timeout_s, connect=min(5.0, section.timeout_s)),
+        verify=tls_verify(settings),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+        transport=transport,
+        follow_redirects=False,
+    )
+    http.setdefault("deadline_s", section.timeout_s)
+    http.setdefault("max_answer_bytes", section.max_answer_bytes)
+    provider: OrderProvider = registry.get(key).adapter_class()(section, client, **http)
+    return provider
+
+
+__all__ = ["USER_AGENT", "build_provider", "tls_verify"]
