@@ -369,10 +369,7 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
                 "dim",
             )
         )
-    rest = sorted(
-        (r for r in summary.results if r.status != Outcome.COMPLETE.value),
-        key=lambda r: r.line_no,
-    )
+    rest = summary.attention  # the rows that are not complete, in file order (bounded)
     if rest:
         table = Table(box=None, pad_edge=False, header_style="bold")
         for column in ("line", "provider", "order", "outcome", "detail"):
@@ -391,6 +388,14 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
             )
         out.print()
         out.print(table)
+    if summary.attention_left_out:
+        out.print(
+            t(
+                f"… and {summary.attention_left_out} more not complete, not listed here: "
+                "--json prints every row, and stopline history has them all.",
+                "dim",
+            )
+        )
     unknown = summary.counts[Outcome.UNKNOWN.value]
     if unknown:
         out.print()
