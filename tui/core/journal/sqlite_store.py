@@ -581,9 +581,10 @@ class SqliteStore:
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
         """Attempts newest first (withdrawn claims left out). ``outcome="unknown"`` includes
-        attempts never finished."""
+        attempts never finished. ``after``: the page after that attempt (keyset paging)."""
         where, tail, params = history_query(
             limit,
             provider,
@@ -592,6 +593,7 @@ class SqliteStore:
             outcome,
             open_only,
             mark="?",
+            after=(stamp(after.started_at), after.id) if after is not None else None,
         )
         sql = f"SELECT {_COLUMNS} FROM attempts WHERE {where} {tail}"
         return [attempt_from_row(dict(row)) for row in self._read(sql, params)]
