@@ -223,10 +223,16 @@ class StoplineApp(App[None]):
         if self._closing:
             runtime.close()
             return
+        self.post_message(msg.RuntimeReady(service, runtime))
+        # Ready: what the first look-up does not need comes after (the deferred sandbox,
+        # the lines table's modules).
+        try:
+            runtime.after_ready()
+        except Exception:
+            log.exception("the demo sandbox could not start")
         from tui.widgets.lines import preload
 
         preload()
-        self.post_message(msg.RuntimeReady(service, runtime))
 
     def on_runtime_ready(self, message: msg.RuntimeReady) -> None:
         if self._closing:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING, Any
 
-import certifi
 import httpx
 
 from tui.core.providers import registry
+from tui.core.providers.tls import shared_context
 
 if TYPE_CHECKING:
     from tui.core.providers.base import OrderProvider
@@ -17,17 +17,9 @@ if TYPE_CHECKING:
 USER_AGENT = "stopline/0.1"
 
 
-def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
-    """Always verify; an on-premise CA bundle is added to, never replaces, verification.
-
-    The bundle joins the CAs httpx trusts by default (certifi's), so a lab's own CA does not
-    make the public providers' certificates untrusted.
-    """
-    if settings.ca_bundle is not None:
-        context = ssl.create_default_context(cafile=certifi.where())
-        context.load_verify_locations(cafile=str(settings.ca_bundle))
-        return context
-    return True
+def tls_verify(settings: Settings) -> ssl.SSLContext:
+    """Always verify; one context shared by every provider (see :mod:`tls`)."""
+    return shared_context(settings)
 
 
 def build_provider(
