@@ -224,15 +224,11 @@ class StoplineApp(App[None]):
             runtime.close()
             return
         self.post_message(msg.RuntimeReady(service, runtime))
-        # Ready: what the first look-up does not need comes after (the deferred sandbox,
-        # the lines table's modules).
+        # Ready: what the first look-up does not need comes after (the deferred sandbox).
         try:
             runtime.after_ready()
         except Exception:
             log.exception("the demo sandbox could not start")
-        from tui.widgets.lines import preload
-
-        preload()
 
     def on_runtime_ready(self, message: msg.RuntimeReady) -> None:
         if self._closing:

@@ -1,16 +1,18 @@
 """``h``: the journal's cancel attempts, newest first — filter, detail, re-check.
 
-The journal is read in a thread (another Stopline process may hold its lock for a moment);
-rows are prepared there too. ``r`` settles an ``unknown`` attempt, or confirms an initiated
-one, by looking the order up (``service.recheck``): it never sends a cancel. Every journal
-value reaches the screen through ``clean`` as plain ``Text`` or plain table cells.
+The journal is read off the event loop (another Stopline process may hold its lock for a
+moment), a page at a time: the newest page shows at once and the rest follow, so the screen
+opens as fast on a journal of a million attempts as on an empty one. A row's cells are made
+when it is drawn, and the filter's text when a filter is first typed. ``r`` settles an
+``unknown`` attempt, or confirms an initiated one, by looking the order up
+(``service.recheck``): it never sends a cancel. Every journal value reaches the screen
+through ``clean`` as plain ``Text`` or plain table cells.
 
 One idea, kept whole: the history screen (its rows and detail live beside it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,7 +41,7 @@ from tui.screens.history_rows import (
     outcome_word,
 )
 from tui.themes import tones
-from tui.widgets.fasttable import ToneTable, preload
+from tui.widgets.rowtable import RowTable
 from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
 
@@ -52,7 +54,12 @@ log = logging.getLogger("stopline.console")
 
 
 
-class HistoryTable(ToneTable):
+FIRST_PAGE = 100
+"""Attempts read before the screen shows them; the rest follow in pages of PAGE."""
+PAGE = 1_000
+
+
+class HistoryTable(RowTable):
     """The attempts; ``enter`` opens the highlighted one's detail (``RowSelected``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -64,6 +71,23 @@ class HistoryTable(ToneTable):
             tooltip="Show everything recorded about the highlighted attempt",
         ),
     ]
+
+
+COLUMN_WIDTHS = [14, 14, 12, 24, 10, 5, 4, 60]
+"""The cells' own limits (see :func:`attempt_cells`): nothing is measured."""
+
+
+class _ShownRows:
+    """The table's rows: the attempts the filter shows, their cells made when drawn."""
+
+    def __init__(self, screen: HistoryScreen) -> None:
+        self.screen = screen
+
+    def __len__(self) -> int:
+        return len(self.screen.shown_rows)
+
+    def cells(self, index: int) -> list[str]:
+        return self.screen.cells_of(self.screen.shown_rows[index])
 
 
 class HistoryScreen(Screen[None]):
@@ -110,11 +134,17 @@ class HistoryScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.attempts: list[Attempt] = []
-        self.cells: list[list[str]] = []
+        self.flying: list[bool] = []
+        """Whether each attempt was in flight when read."""
+        self._cells: dict[int, list[str]] = {}
+        """Cells of the attempts drawn so far, by index into ``attempts``."""
         self.haystacks: list[str] = []
+        """What the filter searches, made for every attempt when a filter is first typed."""
         self.shown_rows: list[int] = []
         """Indexes into ``attempts`` of the rows shown, in table order."""
         self.loaded = False
+        self.complete = False
+        """Every page read (up to HISTORY_LIMIT)."""
         self.problem: str | None = None
         self.checking: set[int] = set()
         self._table: HistoryTable | None = None
@@ -166,25 +196,26 @@ class HistoryScreen(Screen[None]):
         self.read_journal()
 
     @work(exclusive=True, group="history-read", exit_on_error=False)
-    async def read_journal(self) -> None:
+    async def read_journal(self, after: Attempt | None = None) -> None:
+        """One page: the newest FIRST_PAGE attempts, or the PAGE after ``after``. The next
+        page is asked for once this one is on screen (see :meth:`_loaded`), so reading the
+        rest never competes with drawing the first."""
         service = self.stopline.service
         assert service is not None
+        size = FIRST_PAGE if after is None else min(PAGE, HISTORY_LIMIT - len(self.attempts))
         try:
-            # The table's measuring module takes ~0.1 s to import: not on the loop.
-            await asyncio.to_thread(preload)
-            attempts: list[Attempt] = await service.attempts(limit=HISTORY_LIMIT)
-            flying = [service.in_flight(a) for a in attempts]
-            cells, stacks = await asyncio.to_thread(
-                lambda: (
-                    [attempt_cells(a, f) for a, f in zip(attempts, flying, strict=True)],
-                    [haystack(a, f) for a, f in zip(attempts, flying, strict=True)],
-                )
-            )
+            page: list[Attempt] = await service.attempts(limit=size, after=after)
+            flying = [service.in_flight(a) for a in page]
         except Exception as exc:
             log.exception("reading the journal failed")
-            self.post_message(msg.HistoryLoaded([], [], [], error=f"{type(exc).__name__}: {exc}"))
+            if after is None:
+                self.post_message(msg.HistoryLoaded([], [], error=f"{type(exc).__name__}: {exc}"))
+            else:  # what was read stays
+                self.post_message(msg.HistoryLoaded([], [], first=False, complete=True))
             return
-        self.post_message(msg.HistoryLoaded(attempts, cells, stacks))
+        read = len(page) + (0 if after is None else len(self.attempts))
+        complete = len(page) < size or read >= HISTORY_LIMIT
+        self.post_message(msg.HistoryLoaded(page, flying, first=after is None, complete=complete))
 
     @on(msg.HistoryLoaded)
     def _loaded(self, message: msg.HistoryLoaded) -> None:
@@ -195,12 +226,43 @@ class HistoryScreen(Screen[None]):
             self._refresh_status()
             return
         self.problem = None
-        self.attempts, self.cells, self.haystacks = (
-            message.attempts,
-            message.cells,
-            message.haystacks,
-        )
-        self.apply_filter()
+        self.complete = message.complete
+        if not message.complete and message.attempts:
+            last = message.attempts[-1]
+            self.call_after_refresh(lambda: self.read_journal(last))
+        if message.first:
+            self.attempts, self.flying = list(message.attempts), list(message.in_flight)
+            self._cells.clear()
+            self.haystacks = []
+            self.apply_filter()
+            return
+        start = len(self.attempts)
+        self.attempts.extend(message.attempts)
+        self.flying.extend(message.in_flight)
+        query = self.filter_input.value.strip()
+        added = range(start, len(self.attempts))
+        if query:
+            self._make_haystacks()
+            self.shown_rows.extend(i for i in added if matches(self.haystacks[i], query))
+        else:
+            self.shown_rows.extend(added)
+        if self._table is not None:
+            self._table.rows_changed()
+        elif self.shown_rows:
+            self.apply_filter()
+        self._refresh_status()
+
+    def cells_of(self, index: int) -> list[str]:
+        """The cells of attempt ``index``, made the first time its row is drawn."""
+        cells = self._cells.get(index)
+        if cells is None:
+            cells = attempt_cells(self.attempts[index], self.flying[index])
+            self._cells[index] = cells
+        return cells
+
+    def _make_haystacks(self) -> None:
+        for index in range(len(self.haystacks), len(self.attempts)):
+            self.haystacks.append(haystack(self.attempts[index], self.flying[index]))
 
     # -- showing -----------------------------------------------------------------------------
 
@@ -218,6 +280,7 @@ class HistoryScreen(Screen[None]):
         keep = self.highlighted()
         query = self.filter_input.value.strip()
         if query:
+            self._make_haystacks()
             self.shown_rows = [i for i, text in enumerate(self.haystacks) if matches(text, query)]
         else:
             self.shown_rows = list(range(len(self.attempts)))
@@ -229,15 +292,17 @@ class HistoryScreen(Screen[None]):
             return
         self.query_one("#history-note", Static).display = False
         had_focus = self._table is not None and self._table.has_focus
-        if self._table is not None:
-            self._table.remove()
-        self._table = HistoryTable(
-            COLUMNS,
-            [self.cells[i] for i in self.shown_rows],
-            tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
-            classes="history-table",
-        )
-        self.query_one("#history-body").mount(self._table)
+        if self._table is None:
+            self._table = HistoryTable(
+                COLUMNS,
+                _ShownRows(self),
+                widths=COLUMN_WIDTHS,
+                tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
+                classes="history-table",
+            )
+            self.query_one("#history-body").mount(self._table)
+        else:
+            self._table.set_source(_ShownRows(self))
         if keep is not None:
             row = next(
                 (n for n, i in enumerate(self.shown_rows) if self.attempts[i].id == keep.id), 0
@@ -261,6 +326,8 @@ class HistoryScreen(Screen[None]):
         else:
             more = " (the newest)" if total >= HISTORY_LIMIT else ""
             text.append(f"{total} attempt{'s' if total != 1 else ''}{more}, newest first")
+        if not self.complete:
+            text.append(" · reading more…", style="dim")
         unknown = sum(1 for i in self.shown_rows if self.attempts[i].outcome is Outcome.UNKNOWN)
         if unknown:
             text.append(" · ")
@@ -279,11 +346,11 @@ class HistoryScreen(Screen[None]):
             return None
         return self.attempts[self.shown_rows[row]]
 
-    @on(ToneTable.RowHighlighted, ".history-table")
+    @on(RowTable.RowHighlighted, ".history-table")
     def _row_highlighted(self) -> None:
         self._refresh_keys()
 
-    @on(ToneTable.RowSelected, ".history-table")
+    @on(RowTable.RowSelected, ".history-table")
     def _row_selected(self) -> None:
         self.action_detail()
 
@@ -444,8 +511,12 @@ class HistoryScreen(Screen[None]):
         self.attempts[index] = attempt
         service = self.stopline.service
         flying = service.in_flight(attempt) if service is not None else False
-        self.cells[index] = attempt_cells(attempt, flying)
-        self.haystacks[index] = haystack(attempt, flying)
+        self.flying[index] = flying
+        self._cells.pop(index, None)
+        if index < len(self.haystacks):
+            self.haystacks[index] = haystack(attempt, flying)
         self.apply_filter()
+        if self._table is not None:
+            self._table.rows_changed(redraw=True)
 
 

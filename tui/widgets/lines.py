@@ -1,8 +1,8 @@
 """The lines of the highlighted order: sku, quantity, status, cancellable or why not.
 
-Backed by ``textual-fastdatatable`` (Arrow), which stays fast for thousands of lines; it is
-imported on first use, never for the first frame. Cells are plain cleaned strings and the
-table renders them without markup, so provider text shows literally.
+A :class:`~tui.widgets.rowtable.RowTable`: thousands of lines cost what a few do, as only
+the lines in view are drawn. Cells are plain cleaned strings, never read as markup, so
+provider text shows literally.
 """
 
 from __future__ import annotations
@@ -40,11 +40,6 @@ def line_rows(order: Order) -> list[list[str]]:
             ]
         )
     return rows
-
-
-def preload() -> None:
-    """Import the table's modules ahead of need (called from a thread after the first frame)."""
-    import textual_fastdatatable.data_table  # noqa: F401
 
 
 class LinesPane(Vertical):
@@ -92,16 +87,10 @@ class LinesPane(Vertical):
         self.border_subtitle = summary if order.lines else None
         if not order.lines:
             return
-        from textual_fastdatatable import ArrowBackend, DataTable
+        from tui.widgets.rowtable import ListRows, RowTable
 
-        backend = ArrowBackend.from_records([COLUMNS, *line_rows(order)], has_header=True)
-        self._table = DataTable(
-            backend=backend,
-            cursor_type="row",
-            show_row_labels=False,
-            render_markup=False,
-            max_column_content_width=32,
-            classes="lines-table",
+        self._table = RowTable(
+            COLUMNS, ListRows(line_rows(order)), max_width=32, classes="lines-table"
         )
         self.mount(self._table)
 

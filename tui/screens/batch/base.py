@@ -23,8 +23,8 @@ from tui.screens.batch.model import (
     BatchPreview,
     BatchRun,
 )
-from tui.widgets.fasttable import ToneTable
 from tui.widgets.reason import ReasonField
+from tui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
     pass
@@ -62,8 +62,8 @@ class BatchScreenBase(Screen[None]):
         self._file_note = ""
         self._generation = 0
         self._run_ids = 0
-        self._preview_table: ToneTable | None = None
-        self._results: ToneTable | None = None
+        self._preview_table: RowTable | None = None
+        self._results: RowTable | None = None
         self._key_state: tuple[bool | None, ...] = ()
 
     @property

@@ -37,7 +37,7 @@ from tui.screens.batch.texts import (
     run_title,
 )
 from tui.themes import tones
-from tui.widgets.fasttable import ToneTable
+from tui.widgets.rowtable import ListRows, RowTable
 
 if TYPE_CHECKING:
     pass
@@ -90,11 +90,11 @@ class BatchRunning(BatchScreenBase):
         self.batch_run = run
         if self._results is not None:
             self._results.remove()
-        self._results = ToneTable(
+        self._results = RowTable(
             RESULT_COLUMNS,
+            ListRows(),
+            widths=RESULT_WIDTHS,
             tone_columns={3: WORD_TONE.get},
-            column_widths=RESULT_WIDTHS,
-            max_column_content_width=None,
             classes="results",
         )
         self.query_one("#run", Vertical).mount(self._results)
