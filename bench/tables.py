@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import statistics
 import subprocess
 import sys
@@ -47,9 +48,17 @@ def cells(n: int) -> list[str]:
 
 
 def fastdatatable(rows: int) -> Any:
-    from tui.widgets.fasttable import ToneTable
+    """As Stopline used it before RowTable: every column text, in one Arrow table."""
+    import pyarrow as pa
+    from textual_fastdatatable import ArrowBackend, DataTable
 
-    return ToneTable(COLUMNS, [cells(n) for n in range(rows)])
+    data = [cells(n) for n in range(rows)]
+    backend = ArrowBackend(
+        pa.table({name: pa.array([r[i] for r in data], type=pa.string())
+                  for i, name in enumerate(COLUMNS)})
+    )  # fmt: skip
+    return DataTable(backend=backend, cursor_type="row", show_row_labels=False,
+                     render_markup=False, max_column_content_width=40)  # fmt: skip
 
 
 def datatable(rows: int) -> Any:
@@ -89,7 +98,7 @@ def rowtable(rows: int) -> Any:
 
 TABLES: dict[str, tuple[Callable[[int], Any], str]] = {
     "RowTable (line API)": (rowtable, "tui.widgets.rowtable"),
-    "fastdatatable": (fastdatatable, "tui.widgets.fasttable"),
+    "fastdatatable": (fastdatatable, "textual_fastdatatable"),
     f"DataTable, paged ({PAGE})": (datatable_paged, "textual.widgets._data_table"),
     "DataTable, all rows": (datatable, "textual.widgets._data_table"),
 }
@@ -141,8 +150,13 @@ def main() -> int:
                         "(it blocks the loop ~0.1 ms a row; default 10000)")  # fmt: skip
     args = parser.parse_args()
     sizes = [int(x) for x in args.rows.split(",")]
+    if importlib.util.find_spec("textual_fastdatatable") is None:
+        print("textual-fastdatatable is not installed (Stopline no longer needs it); to")
+        print("compare: .venv/bin/pip install 'textual-fastdatatable>=0.19,<0.20'")
+        del TABLES["fastdatatable"]
     asyncio.run(one(rowtable, 10))  # warm-up: CSS, imports
-    asyncio.run(one(fastdatatable, 10))
+    if "fastdatatable" in TABLES:
+        asyncio.run(one(fastdatatable, 10))
     results: dict[tuple[str, int], dict[str, float]] = {}
     for rows in sizes:
         for name, (make, _) in TABLES.items():
