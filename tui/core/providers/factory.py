@@ -9,6 +9,7 @@ import httpx
 
 from tui.core.providers import registry
 from tui.core.providers.tls import shared_context
+from tui.core.providers.transport import ProviderTransport
 
 if TYPE_CHECKING:
     from tui.core.providers.base import OrderProvider
@@ -31,13 +32,15 @@ def build_provider(
 ) -> OrderProvider:
     """The adapter for ``key`` with its own ``httpx.AsyncClient`` (closed by ``aclose``)."""
     section = settings.providers()[key]
+    verify = tls_verify(settings)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     client = httpx.AsyncClient(
         base_url=section.base_url or "",
         timeout=httpx.Timeout(section.timeout_s, connect=min(5.0, section.timeout_s)),
-        verify=tls_verify(settings),
+        verify=verify,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        transport=transport,
+        limits=limits,
+        transport=transport or ProviderTransport(verify=verify, limits=limits),
         follow_redirects=False,
     )
     http.setdefault("deadline_s", section.timeout_s)
