@@ -7,6 +7,8 @@ The app owns the service and closes it, and the runtime, when it unmounts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
@@ -25,12 +27,15 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from tui.core.domain import CancelRequest, Order
+    from tui.core.journal import Attempt
     from tui.core.service import StoplineService
     from tui.host import CancelContext
     from tui.runtime import Runtime
 
 log = logging.getLogger("stopline.console")
 
+FLOOR_FLUSH_S = 0.2
+"""How long others' attempts are gathered before the screens hear of them."""
 LOOKUP_DEPTH = 2
 """Screens up to and including the lookup screen (Textual's default screen is below it)."""
 
@@ -112,6 +117,7 @@ class StoplineApp(App[None]):
         self.problems: list[str] = []
         self.config_problem = False
         self._closing = False
+        self._floor: asyncio.Task[None] | None = None
         self._theme_override = theme
         loaded = load_themes()
         for item in loaded.themes:
@@ -249,19 +255,56 @@ class StoplineApp(App[None]):
                 f"unknown theme {wanted!r}; using {self.theme}", severity="warning", markup=False
             )
         self._tell_screens(msg.ConsoleChanged(service_ready=True))
+        if self._floor is None:
+            # Not a worker: it lives as long as the app, and waiting for "all work to finish"
+            # (tests, the screenshots) must not wait for it. Cancelled when the app unmounts.
+            self._floor = asyncio.create_task(self.watch_floor(), name="stopline-floor")
+
+    async def watch_floor(self) -> None:
+        """Others' attempts as they are written (and this console's), gathered for a moment
+        and told to every screen: the lookup screen's floor line and notes, the history."""
+        service = self.service
+        if service is None:
+            return
+        pending: list[Attempt] = []
+        flushing: asyncio.Task[None] | None = None
+
+        async def flush_soon() -> None:
+            await asyncio.sleep(FLOOR_FLUSH_S)
+            batch, pending[:] = list(pending), []
+            self._tell_screens(msg.AttemptsWritten(batch))
+
+        try:
+            async for attempt in service.watch_attempts():
+                pending.append(attempt)
+                if flushing is None or flushing.done():
+                    flushing = asyncio.create_task(flush_soon())
+        except Exception:
+            # The floor is a view: losing it must not take the console down.
+            log.exception("watching the journal stopped")
+        finally:
+            if flushing is not None:
+                flushing.cancel()
 
     def on_runtime_failed(self, message: msg.RuntimeFailed) -> None:
         self.problems = message.problems
         self.config_problem = message.config
         self._tell_screens(msg.ConsoleChanged())
 
-    def _tell_screens(self, message: msg.ConsoleChanged) -> None:
+    def _tell_screens(self, message: msg.ConsoleChanged | msg.AttemptsWritten) -> None:
         """The app talks to screens by message only (they reach it through ``tui.host``)."""
         for screen in self.screen_stack:
-            screen.post_message(message.copy_for_screen())
+            if isinstance(message, msg.ConsoleChanged):
+                screen.post_message(message.copy_for_screen())
+            else:
+                screen.post_message(msg.AttemptsWritten(message.attempts))
 
     async def on_unmount(self) -> None:
         self._closing = True
+        if self._floor is not None:
+            self._floor.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._floor
         service, self.service = self.service, None
         if service is not None:
             try:

@@ -39,6 +39,8 @@ class CancelContext:
     supports_item_cancel: bool = False
     is_async: bool = False
     reasons: ReasonRules = field(default_factory=ReasonRules)
+    journal_note: str = ""
+    """What the floor has done with this order already ("cancelled 2 min ago by ana")."""
     """How the provider takes reasons (its registered rules): free text, or its codes."""
 
     def presets(self) -> list[tuple[str, str | None]]:

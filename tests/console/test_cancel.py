@@ -296,7 +296,17 @@ async def test_an_order_held_by_another_live_attempt_is_not_sent(
         service = app.service
         assert service is not None
         screen = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
-        await cancel_with(pilot)
+        # The floor says who is sending it: c is not offered, and says why.
+        await settle(pilot)
+        blocker = screen.cancel_blocker() or ""
+        assert "ops-bob is cancelling it now" in blocker
+        assert not screen.check_action("cancel", ())
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, CancelDialog)
+        # Had the console not heard yet (a race), the lifecycle itself refuses: not sent.
+        screen.send_cancel(theirs.model_copy(update={"operator": ""}))
+        await settle(pilot)
         final = screen.last_final
         assert isinstance(final, NotSent) and final.why is Why.HELD
         assert final.attempt is not None and final.attempt.id == holder_id

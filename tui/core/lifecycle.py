@@ -123,6 +123,10 @@ class CancelLifecycle:
         self._sleep = sleep
         self._clock = clock or journal.now
 
+    def now(self) -> datetime:
+        """The journal's time (every machine on a shared journal compares on it)."""
+        return self._clock()
+
     # -- who holds what --------------------------------------------------------------------
 
     def _section(self, key: str) -> ProviderSettings:

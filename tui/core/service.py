@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -26,6 +27,7 @@ from tui.core.domain import (
     Outcome,
 )
 from tui.core.errors import ProviderError
+from tui.core.holders import host_name
 from tui.core.identifiers import (
     InvalidInput,
     validate_identifier,
@@ -267,3 +269,12 @@ class StoplineService:
 
     async def open_attempt(self, provider: str, order_id: str) -> Attempt | None:
         return await self._journal.open_attempt(provider, order_id)
+
+    def watch_attempts(self, poll_s: float | None = None) -> AsyncIterator[Attempt]:
+        """Every attempt as anyone on the floor writes it — other processes, other machines
+        on the shared journal, this one — from now on (the journal's ``watch``)."""
+        return self._journal.watch(poll_s if poll_s is not None else self.settings.floor_poll_s)
+
+    def is_mine(self, attempt: Attempt) -> bool:
+        """Made by this process (the console's own cancels)."""
+        return attempt.host == host_name() and attempt.pid == os.getpid()

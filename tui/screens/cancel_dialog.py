@@ -122,6 +122,9 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             f" {ctx.environment.upper()} ",
             style=f"bold reverse {tone[ENVIRONMENT_TONE.get(ctx.environment, Tone.WARN)]}",
         )
+        if ctx.journal_note:
+            title.append("\njournal: ", style=f"bold {tone['warn']}")
+            title.append(t(ctx.journal_note, max_chars=200))
         return title
 
     def _whole_text(self) -> Text:

@@ -438,14 +438,44 @@ class HistoryScreen(Screen[None]):
         self._refresh_keys()
 
     def _replace(self, attempt: Attempt) -> None:
-        index = next((i for i, a in enumerate(self.attempts) if a.id == attempt.id), None)
-        if index is None:
-            return
-        self.attempts[index] = attempt
+        self._merge([attempt])
+
+    @on(msg.AttemptsWritten)
+    def _attempts_written(self, message: msg.AttemptsWritten) -> None:
+        """The floor's attempts as they are written: changed rows are redrawn, new ones
+        appear at the top (the journal is newest first), withdrawn claims never show."""
+        if self.loaded and self.problem is None:
+            self._merge(message.attempts)
+
+    def _merge(self, attempts: list[Attempt]) -> None:
         service = self.stopline.service
-        flying = service.in_flight(attempt) if service is not None else False
-        self.cells[index] = attempt_cells(attempt, flying)
-        self.haystacks[index] = haystack(attempt, flying)
+        where = {a.id: i for i, a in enumerate(self.attempts)}
+        newest: dict[int, Attempt] = {}
+        for attempt in attempts:  # one attempt may come several times in a burst
+            if attempt.id not in newest or newest[attempt.id].version <= attempt.version:
+                newest[attempt.id] = attempt
+        fresh: list[Attempt] = []
+        for attempt in newest.values():
+            index = where.get(attempt.id)
+            if attempt.state.value == "withdrawn":
+                continue
+            if index is None:
+                fresh.append(attempt)
+                continue
+            if attempt.version < self.attempts[index].version:
+                continue
+            flying = service.in_flight(attempt) if service is not None else False
+            self.attempts[index] = attempt
+            self.cells[index] = attempt_cells(attempt, flying)
+            self.haystacks[index] = haystack(attempt, flying)
+        if fresh:
+            fresh.sort(key=lambda a: a.id, reverse=True)
+            flags = [service.in_flight(a) if service is not None else False for a in fresh]
+            self.attempts[:0] = fresh
+            self.cells[:0] = [attempt_cells(a, f) for a, f in zip(fresh, flags, strict=True)]
+            self.haystacks[:0] = [haystack(a, f) for a, f in zip(fresh, flags, strict=True)]
+            del self.attempts[HISTORY_LIMIT:], self.cells[HISTORY_LIMIT:]
+            del self.haystacks[HISTORY_LIMIT:]
         self.apply_filter()
 
 

@@ -22,6 +22,7 @@ from tui import messages as msg
 from tui.core.vocabulary import LookupState, NextStep
 from tui.host import ConsoleHost, host
 from tui.screens.lookup_cancel import LookupCancelling
+from tui.screens.lookup_floor import LookupFloor
 from tui.screens.lookup_table import (
     RESULT_COLUMNS,
     ResultsTable,
@@ -29,6 +30,7 @@ from tui.screens.lookup_table import (
     result_cells,
 )
 from tui.widgets.breakdown import BreakdownPanel
+from tui.widgets.floor_line import FloorLine
 from tui.widgets.lines import LinesPane
 from tui.widgets.status_strip import ProviderStrip
 from tui.widgets.text import t
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stopline.console")
 
-class LookupScreen(LookupCancelling):
+class LookupScreen(LookupFloor, LookupCancelling):
     """Search → results → lines, with the outcome panel below (or beside when wide)."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -148,6 +150,7 @@ class LookupScreen(LookupCancelling):
                 compact=True,
             )
         yield ProviderStrip(show_timings=self.stopline.show_timings, id="strip")
+        yield FloorLine(id="floor")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -216,6 +219,7 @@ class LookupScreen(LookupCancelling):
         self.strip.redraw()
         self.refresh_chrome()
         if message.service_ready:
+            self.start_floor()
             self._start_pending()
 
     def _start_pending(self) -> None:
@@ -313,6 +317,9 @@ class LookupScreen(LookupCancelling):
             self.strip.set_note(
                 Text.assemble("No provider has an order ", t(self.identifier, "bold"), ".")
             )
+        else:
+            keys = [(order.provider, order.order_id) for order in self.orders.values()]
+            self.load_floor_notes(message.generation, keys)
         self._refresh_keys()
 
     def _sorted_orders(self) -> list[Order]:
@@ -350,6 +357,7 @@ class LookupScreen(LookupCancelling):
     def _highlight(self, key: str | None) -> None:
         self.highlighted = key if key in self.orders else None
         self.lines.show(self.orders.get(self.highlighted) if self.highlighted else None)
+        self.redraw_floor()
         self._refresh_keys()
 
     def highlighted_order(self) -> Order | None:
@@ -429,6 +437,9 @@ class LookupScreen(LookupCancelling):
             return "read-only: cancelling is switched off"
         if self.cancel_busy:
             return "a cancel is still in flight"
+        note = self.floor_note(self.highlighted)
+        if note is not None and note.blocks_cancel:
+            return note.words
         return None
 
     def action_focus_search(self) -> None:

@@ -6,6 +6,7 @@ rendered by the breakdown panel; ``r`` re-checks or retries as the core says
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelRequest, Order
+    from tui.core.floor import FloorNote
     from tui.core.lifecycle import Done, NotSent
 
 
@@ -50,6 +52,9 @@ class LookupCancelling(Screen[None]):
     def cancel_blocker(self) -> str | None:
         raise NotImplementedError
 
+    def floor_note(self, key: str | None) -> FloorNote | None:
+        raise NotImplementedError
+
     def start_lookup(self, identifier: str) -> None:
         raise NotImplementedError
 
@@ -65,6 +70,10 @@ class LookupCancelling(Screen[None]):
         from tui.screens.cancel_dialog import CancelDialog
 
         context = self.stopline.cancel_context(order)
+        note = self.floor_note(self.highlighted)
+        if note is not None:
+            # Before anyone types a reason: what the floor has done with this order already.
+            context = replace(context, journal_note=note.words)
         self.app.push_screen(CancelDialog(order, context), callback=self._dialog_closed)
 
     def _dialog_closed(self, request: CancelRequest | None) -> None:

@@ -53,6 +53,7 @@ class LinesPane(Vertical):
         border-subtitle-align: left; border-subtitle-color: $text; }
     LinesPane:focus-within { border: round $primary; }
     LinesPane > #lines-note { height: auto; padding: 0 1; }
+    LinesPane > #lines-floor { height: auto; padding: 0 1; }
     LinesPane > .lines-table { height: 1fr; scrollbar-size-horizontal: 0; }
     """
 
@@ -63,10 +64,19 @@ class LinesPane(Vertical):
         self._note = Static(
             Text("Look an order up to see its lines.", style="dim"), id="lines-note"
         )
+        self._floor = Static(id="lines-floor")
+        self._floor.display = False
         self._table: Any = None
 
     def compose(self):  # type: ignore[no-untyped-def]
+        yield self._floor
         yield self._note
+
+    def set_floor(self, note: Text | None) -> None:
+        """What the journal says of this order (its latest attempt, anyone's), or nothing."""
+        self._floor.display = note is not None
+        if note is not None:
+            self._floor.update(note)
 
     @property
     def table(self) -> Any:

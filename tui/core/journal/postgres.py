@@ -517,7 +517,8 @@ class PostgresJournal:
                 while True:
                     # Notifications carry ids; read by version so nothing is missed between
                     # them (and a burst is read once).
-                    async for _ in conn.notifies(timeout=poll_s, stop_after=1):
+                    # A notification wakes it at once; the timeout is only a safety net.
+                    async for _ in conn.notifies(timeout=max(poll_s, 5.0), stop_after=1):
                         pass
                     for attempt in await self.changed_since(last):
                         last = max(last, attempt.version)
