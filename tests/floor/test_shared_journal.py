@@ -231,3 +231,28 @@ def test_an_operator_role_cannot_migrate_and_is_told_who_can(
     assert result.returncode == 1
     assert "stopline journal migrate" in result.stderr
     assert owner.cancels() == []
+
+
+def test_both_engines_have_exactly_the_columns_of_the_one_definition(
+    machine_a: Machine, cluster: PostgresCluster, database: str, tmp_path: Path
+) -> None:
+    """``tui.core.journal.fields`` defines the journal's columns once; the SQLite steps
+    (frozen, applied in order) and PostgreSQL's must arrive at exactly those."""
+    import sqlite3
+
+    from tui.core.journal import SqliteStore
+    from tui.core.journal.fields import NAMES
+
+    with psycopg.connect(cluster.url("stopline_owner", database)) as conn:
+        pg = [
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " 'stopline' AND table_name = 'attempts' ORDER BY ordinal_position"
+            )
+        ]
+    SqliteStore(tmp_path / "j.sqlite3").close()
+    with sqlite3.connect(tmp_path / "j.sqlite3") as lite:
+        local = [row[1] for row in lite.execute("PRAGMA table_info(attempts)")]
+    assert pg == list(NAMES)
+    assert sorted(local) == sorted(NAMES)
