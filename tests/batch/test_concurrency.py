@@ -176,10 +176,10 @@ class SlowClaimStore(SqliteStore):
         self.reached = threading.Event()
         self.gate = threading.Event()
 
-    def claim(self, *args: Any, **kw: Any) -> Any:
+    def _claim(self, *args: Any, **kw: Any) -> Any:
         self.reached.set()
         self.gate.wait(10)
-        return super().claim(*args, **kw)
+        return super()._claim(*args, **kw)
 
 
 async def test_stopped_while_claiming_releases_the_claim(

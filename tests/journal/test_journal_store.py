@@ -116,13 +116,13 @@ async def test_sqlite_journal_runs_the_store_off_the_event_loop(journal_path: Pa
     journal: AttemptJournal = SqliteJournal.open(journal_path)
     threads: list[str] = []
     store = journal.store  # type: ignore[attr-defined]
-    real_claim = store.claim
+    real_group = store.write_group
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         threads.append(threading.current_thread().name)
-        return real_claim(*args, **kwargs)
+        return real_group(*args, **kwargs)
 
-    store.claim = spy
+    store.write_group = spy
     try:
         request = make_request()
         got = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
@@ -134,7 +134,8 @@ async def test_sqlite_journal_runs_the_store_off_the_event_loop(journal_path: Pa
         assert journal.where == str(journal_path)
     finally:
         await journal.aclose()
-    assert len(threads) == 1 and threads[0].startswith("journal")
+    # claim, mark_sent and finish: each awaited before the next, so one group each.
+    assert len(threads) == 3 and set(threads) == {"journal"}
     assert threads[0] != threading.current_thread().name
 
 
@@ -700,6 +701,26 @@ def test_latest_for_is_the_newest_sent_attempt(store: SqliteStore) -> None:
     many = store.latest_for_many([("shoplazza", "1001-1"), ("pattern", "1001-1")])
     assert many[("shoplazza", "1001-1")].id == second  # type: ignore[union-attr]
     assert many[("pattern", "1001-1")] is None
+
+
+def test_a_claim_reads_the_latest_earlier_attempt_in_its_own_transaction(
+    store: SqliteStore,
+) -> None:
+    request = make_request()
+    first = store.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+    assert first.earlier is None  # nothing before it
+    assert first.attempt_id is not None
+    store.mark_sent(first.attempt_id, make_order(request), lease_until=LEASE)
+    store.finish(first.attempt_id, make_outcome(request, Outcome.ERROR, http_status=503), 5)
+    withdrawn = claim(store, request)  # a claim that sent nothing is not an earlier attempt
+    store.withdraw(withdrawn, "nothing to send")
+    claim_and_send(store, make_request(order_id="other"))  # another order's
+    again = store.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+    assert again.earlier is not None and again.earlier.id == first.attempt_id
+    assert again.earlier.outcome is Outcome.ERROR
+    assert again.earlier == store.latest_for("shoplazza", "1001-1", before_id=again.attempt_id)
+    held = store.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+    assert not held.taken and held.earlier is None  # not taken: nothing to decide on
 
 
 def test_open_attempt_names_the_one_holding_the_order(store: SqliteStore) -> None:

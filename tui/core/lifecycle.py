@@ -186,7 +186,7 @@ class CancelLifecycle:
             active = (self.journal.where, attempt_id)
             ACTIVE.add(active)
             try:
-                step = await self._under_claim(current, attempt_id, resume=resume)
+                step = await self._under_claim(current, claim, resume=resume)
                 if step is None:
                     continue  # resolved to the provider's own id: claim that one
                 if isinstance(step, NotSent):
@@ -260,15 +260,15 @@ class CancelLifecycle:
         )
 
     async def _under_claim(
-        self, current: _Round, attempt_id: int, *, resume: bool
+        self, current: _Round, claim: Claim, *, resume: bool
     ) -> _Ready | NotSent | None:
         """Decide, holding the claim: a request to send, a reason not to, or None (claim
         again under the provider's own id). Every exit but "send" withdraws the claim."""
         request = current.request
+        assert claim.attempt_id is not None
+        attempt_id = claim.attempt_id
         try:
-            earlier = await self.journal.latest_for(
-                request.provider, request.order_id, before_id=attempt_id
-            )
+            earlier = claim.earlier  # read in the claim's own transaction
             stop = self._earlier_decides(request, earlier, resume=resume)
             if stop is not None:
                 await self.journal.withdraw(attempt_id, stop.message)

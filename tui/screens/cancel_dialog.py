@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from tui.core.domain import CancelRequest, Order
     from tui.host import CancelContext
 
+PREVIEW_ITEMS = 8
+"""Picked items the preview names; the rest are counted."""
+
+
 class CancelDialog(ModalScreen["CancelRequest | None"]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -79,6 +83,8 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         super().__init__()
         self.order = order
         self.context = context
+        self._notes: tuple[object, Text] | None = None
+        """The preview's fixed part and the theme it was coloured for."""
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -143,6 +149,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         return self.query_one("#reason", Input).value.strip()
 
     def picked(self) -> dict[str, int | None]:
+        """Item id → quantity picked (None: all of it); empty for the whole order."""
         pickers = self.query(ItemPicker)
         return dict(pickers.first().selected) if pickers else {}
 
@@ -156,13 +163,15 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         code = self.context.code_for(reason)
         if self.context.reasons.codes and self.context.reasons.required and code is None:
             raise ValueError(f"{self.context.label} needs one of its reason codes: use ↑/↓.")
+        picked = self.picked()  # once: an order may have thousands of lines
         items = []
-        for line in self.order.lines:
-            if line.id not in self.picked():
-                continue
-            qty = self.picked()[line.id]
-            full = qty is None or (line.quantity is not None and qty >= line.quantity)
-            items.append(ItemSelection(id=line.id, quantity=None if full else qty))
+        if picked:
+            for line in self.order.lines:
+                if line.id not in picked:
+                    continue
+                qty = picked[line.id]
+                full = qty is None or (line.quantity is not None and qty >= line.quantity)
+                items.append(ItemSelection(id=line.id, quantity=None if full else qty))
         return CancelRequest(
             provider=self.order.provider,
             order_id=self.order.order_id,
@@ -176,7 +185,9 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         self.query_one("#problem", Static).update("")
 
     def preview(self) -> Text:
-        tone = tones(self.app.current_theme if self.is_attached else None)
+        """What will be asked: the picked items (the first few named, the rest counted),
+        then what the order says whatever is picked (worked out once, see
+        :meth:`_order_notes`)."""
         order = self.order
         picked = self.picked()
         text = Text("Will ask ", style="bold")
@@ -188,30 +199,48 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
                 if line.id in picked:
                     qty = picked[line.id]
                     parts.append(t(line.id, max_chars=30) + Text(f" x{qty}" if qty else ""))
-            text.append(f"{len(parts)} item(s): ")
+                    if len(parts) == PREVIEW_ITEMS:
+                        break
+            text.append(f"{len(picked):,} item(s): ")
             text.append(Text(", ").join(parts))
+            if len(picked) > len(parts):
+                text.append(f", … and {len(picked) - len(parts):,} more")
         else:
             text.append("the whole order")
-            cancellable = [ln for ln in order.lines if ln.cancellable]
             if order.lines:
-                text.append(f" ({len(cancellable)} of {len(order.lines)} line(s) cancellable)")
+                text.append(
+                    f" ({order.cancellable_count:,} of {len(order.lines):,} line(s) cancellable)"
+                )
         text.append(".")
-        blocked = [ln for ln in order.lines if not ln.cancellable]
+        text.append_text(self._order_notes())
+        return text
+
+    def _order_notes(self) -> Text:
+        """The preview's lines that do not depend on what is picked: built on first use and
+        kept, so a toggle on a 10,000-line order does not walk every line again."""
+        theme = self.app.current_theme if self.is_attached else None
+        if self._notes is not None and self._notes[0] is theme:
+            return self._notes[1]
+        tone = tones(theme)
+        order = self.order
+        text = Text()
         if not order.cancellable:
             text.append("\nAlready known not cancellable: ", style=tone["bad"])
             text.append(t(order.not_cancellable_reason or order.status, max_chars=200))
+        blocked = [ln for ln in order.lines if not ln.cancellable]
         for line in blocked[:4]:
             text.append("\nnot cancellable: ", style=tone["bad"])
             text.append(t(line.id, max_chars=30))
             text.append(" — ")
             text.append(t(line.not_cancellable_reason or line.status, max_chars=120))
         if len(blocked) > 4:
-            text.append(f"\n… and {len(blocked) - 4} more not cancellable", style=tone["bad"])
+            text.append(f"\n… and {len(blocked) - 4:,} more not cancellable", style=tone["bad"])
         if self.context.is_async:
             text.append(
                 "\nThe provider only initiates it; the outcome panel keeps checking.",
                 style=tone["muted"],
             )
+        self._notes = (theme, text)
         return text
 
     # -- events and actions ------------------------------------------------------------------

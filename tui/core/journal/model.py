@@ -193,6 +193,10 @@ class Claim(BaseModel):
     """The open attempt that holds the order, when it was not."""
     taken_over: Attempt | None = None
     """A claim whose process had died before sending anything, withdrawn to take this one."""
+    earlier: Attempt | None = None
+    """When the claim was taken: the latest attempt on the order that was sent before it
+    (what ``latest_for(…, before_id=attempt_id)`` reads), read in the claim's own
+    transaction — the lifecycle decides on it without another trip to the journal."""
 
     @property
     def taken(self) -> bool:

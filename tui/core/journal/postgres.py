@@ -294,7 +294,20 @@ class PostgresJournal:
                         )
                         row = await cursor.fetchone()
                         assert row is not None
-                        return Claim(attempt_id=int(row[0]), taken_over=taken_over)
+                        attempt_id = int(row[0])
+                        cursor = conn.cursor(row_factory=dict_row)
+                        await cursor.execute(
+                            f"SELECT {SELECT_LIST} FROM {TABLE} WHERE provider = %s"
+                            " AND order_id = %s AND state NOT IN ('withdrawn', 'claimed')"
+                            " AND id < %s ORDER BY id DESC LIMIT 1",
+                            (request.provider, request.order_id, attempt_id),
+                        )
+                        earlier = await cursor.fetchone()
+                        return Claim(
+                            attempt_id=attempt_id,
+                            taken_over=taken_over,
+                            earlier=_row(earlier) if earlier is not None else None,
+                        )
                 except pg_errors.UniqueViolation:
                     continue  # another machine claimed it between our read and insert: read it
         raise JournalError(

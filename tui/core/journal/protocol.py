@@ -46,7 +46,8 @@ class AttemptJournal(Protocol):
         take_over: TakeOver,
     ) -> Claim:
         """Take the claim on ``request``'s provider + order and record it (state ``claimed``),
-        or return the open attempt that holds it. Atomic: one transaction."""
+        or return the open attempt that holds it. Atomic: one transaction, which also reads
+        the latest earlier attempt on the order that was sent (:attr:`Claim.earlier`)."""
         ...
 
     async def withdraw(self, attempt_id: int, why: str) -> None:

@@ -30,10 +30,11 @@ import threading
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
 from tui.core.journal.fields import SELECT_LIST
@@ -59,6 +60,19 @@ from tui.core.journal.sqlite_schema import APPLICATION_ID, MIGRATIONS, Migration
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 T = TypeVar("T")
+
+WriteOperation = Literal["claim", "withdraw", "mark_sent", "finish", "settle"]
+DURABLE: frozenset[str] = frozenset({"mark_sent"})
+"""Writes whose commit is fsynced before they return: the write-ahead."""
+
+
+@dataclass(frozen=True)
+class GroupedWrite:
+    """One write of :meth:`SqliteStore.write_group`: the method's name and its arguments."""
+
+    operation: WriteOperation
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 _COLUMNS = SELECT_LIST
 _NEXT_VERSION = "(SELECT COALESCE(MAX(version), 0) + 1 FROM attempts)"
@@ -274,6 +288,10 @@ class SqliteStore:
         self.close()
 
     # -- the cancel lifecycle ------------------------------------------------------------------
+    #
+    # Each write is a body run inside a transaction it is given: one call, one transaction
+    # (the public methods), or many calls in one transaction (``write_group``, the journal
+    # thread's group commit).
 
     def claim(
         self,
@@ -283,105 +301,177 @@ class SqliteStore:
         lease_until: datetime,
         take_over: TakeOver,
     ) -> Claim:
-        now = stamp(self._clock())
         with self._write(durable=False) as conn:
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM attempts WHERE provider = ? AND order_id = ?"
-                " AND open = 1",
-                (request.provider, request.order_id),
-            ).fetchone()
-            taken_over: Attempt | None = None
-            if row is not None:
-                current = attempt_from_row(dict(row))
-                if current.state is not AttemptState.CLAIMED or not take_over(current):
-                    return Claim(holder=current)
-                conn.execute(
-                    "UPDATE attempts SET state = 'withdrawn', open = 0, updated_at = ?,"
-                    f" message = ?, version = {_NEXT_VERSION} WHERE id = ?",
-                    (now, "withdrawn: its process stopped before sending anything", current.id),
-                )
-                taken_over = current
-            cursor = conn.execute(
-                "INSERT INTO attempts (started_at, lease_until, operator, display_name, host,"
-                " pid, pid_started, provider, order_id, reason, reason_code, items, state,"
-                f" open, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', 1,"
-                f" {_NEXT_VERSION})",
-                (
-                    now,
-                    stamp(lease_until),
-                    holder.operator,
-                    holder.operator,
-                    holder.host,
-                    holder.pid,
-                    holder.pid_started,
-                    request.provider,
-                    request.order_id,
-                    request.reason,
-                    request.reason_code,
-                    dump_items(request),
-                ),
+            return self._claim(
+                conn, request, holder, lease_until=lease_until, take_over=take_over
             )
-            assert cursor.lastrowid is not None
-            return Claim(attempt_id=cursor.lastrowid, taken_over=taken_over)
 
     def withdraw(self, attempt_id: int, why: str) -> None:
         with self._write(durable=False) as conn:
-            cursor = conn.execute(
-                "UPDATE attempts SET state = 'withdrawn', open = 0, updated_at = ?, message = ?,"
-                f" version = {_NEXT_VERSION} WHERE id = ? AND state = 'claimed'",
-                (stamp(self._clock()), why, attempt_id),
-            )
-            if cursor.rowcount == 0:
-                self._missing_or_not(conn, attempt_id, "claimed")
+            self._withdraw(conn, attempt_id, why)
 
     def mark_sent(self, attempt_id: int, before: Order, *, lease_until: datetime) -> None:
         with self._write(durable=True) as conn:
-            cursor = conn.execute(
-                "UPDATE attempts SET state = 'sent', sent_at = ?, lease_until = ?, before = ?,"
-                f" version = {_NEXT_VERSION} WHERE id = ? AND state = 'claimed'",
-                (stamp(self._clock()), stamp(lease_until), before.model_dump_json(), attempt_id),
-            )
-            if cursor.rowcount == 0:
-                self._missing_or_not(conn, attempt_id, "claimed")
+            self._mark_sent(conn, attempt_id, before, lease_until=lease_until)
 
     def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
         """Record the provider's answer (a repeated call keeps the first ``finished_at``).
         An attempt another process reconciled and released meanwhile keeps that outcome; the
         late answer is added to its warnings, and False returned."""
-        now = stamp(self._clock())
         with self._write(durable=False) as conn:
-            cursor = conn.execute(
-                "UPDATE attempts SET state = 'finished', outcome = ?, confirmed = ?,"
-                " http_status = ?, request_id = ?, cancelled = ?, not_cancelled = ?,"
-                " warnings = ?, message = ?, duration_ms = ?,"
-                " open = CASE WHEN ? = 'unknown' THEN open ELSE 0 END,"
-                f" version = {_NEXT_VERSION},"
-                " finished_at = COALESCE(finished_at, ?),"
-                " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END"
-                " WHERE id = ? AND (state = 'sent' OR (state = 'finished' AND open = 1))",
-                (
-                    *outcome_values(outcome),
-                    float(duration_ms),
-                    outcome.outcome.value,
-                    now,
-                    now,
-                    attempt_id,
-                ),
-            )
-            if cursor.rowcount:
-                return True
-            late = conn.execute(
-                "UPDATE attempts SET warnings = json_insert(warnings, '$[#]', ?),"
-                f" updated_at = ?, version = {_NEXT_VERSION}"
-                " WHERE id = ? AND state = 'finished' AND open = 0",
-                (late_answer_note(outcome), now, attempt_id),
-            )
-            if late.rowcount == 0:
-                self._missing_or_not(conn, attempt_id, "sent")
-            return False
+            return self._finish(conn, attempt_id, outcome, duration_ms)
 
     def settle(
         self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+    ) -> bool:
+        with self._write(durable=False) as conn:
+            return self._settle(conn, attempt_id, outcome, only_if_open=only_if_open)
+
+    def write_group(self, calls: Sequence[GroupedWrite]) -> list[Any]:
+        """Run several writes in ONE transaction, each in a savepoint of its own, and commit
+        once — durably (``synchronous=FULL``) when any of them must be (a write-ahead). A
+        write that fails is rolled back alone and its exception is its result; the others
+        stand. No result counts before the commit: if it fails, it raises for all of them.
+        """
+        durable = any(call.operation in DURABLE for call in calls)
+        results: list[Any] = []
+        with self._write(durable=durable) as conn:
+            for call in calls:
+                body = getattr(self, f"_{call.operation}")
+                conn.execute("SAVEPOINT one_call")
+                try:
+                    results.append(body(conn, *call.args, **call.kwargs))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_call")
+                    if isinstance(exc, sqlite3.Error):
+                        exc = JournalError(f"cannot write the journal at {self.path}: {exc}")
+                    results.append(exc)
+                conn.execute("RELEASE one_call")
+        return results
+
+    def _claim(
+        self,
+        conn: sqlite3.Connection,
+        request: CancelRequest,
+        holder: Holder,
+        *,
+        lease_until: datetime,
+        take_over: TakeOver,
+    ) -> Claim:
+        now = stamp(self._clock())
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM attempts WHERE provider = ? AND order_id = ?"
+            " AND open = 1",
+            (request.provider, request.order_id),
+        ).fetchone()
+        taken_over: Attempt | None = None
+        if row is not None:
+            current = attempt_from_row(dict(row))
+            if current.state is not AttemptState.CLAIMED or not take_over(current):
+                return Claim(holder=current)
+            conn.execute(
+                "UPDATE attempts SET state = 'withdrawn', open = 0, updated_at = ?,"
+                f" message = ?, version = {_NEXT_VERSION} WHERE id = ?",
+                (now, "withdrawn: its process stopped before sending anything", current.id),
+            )
+            taken_over = current
+        cursor = conn.execute(
+            "INSERT INTO attempts (started_at, lease_until, operator, display_name, host,"
+            " pid, pid_started, provider, order_id, reason, reason_code, items, state,"
+            f" open, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'claimed', 1,"
+            f" {_NEXT_VERSION})",
+            (
+                now,
+                stamp(lease_until),
+                holder.operator,
+                holder.operator,
+                holder.host,
+                holder.pid,
+                holder.pid_started,
+                request.provider,
+                request.order_id,
+                request.reason,
+                request.reason_code,
+                dump_items(request),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        earlier = conn.execute(
+            f"SELECT {_COLUMNS} FROM attempts WHERE provider = ? AND order_id = ?"
+            " AND state NOT IN ('withdrawn', 'claimed') AND id < ? ORDER BY id DESC LIMIT 1",
+            (request.provider, request.order_id, cursor.lastrowid),
+        ).fetchone()
+        return Claim(
+            attempt_id=cursor.lastrowid,
+            taken_over=taken_over,
+            earlier=attempt_from_row(dict(earlier)) if earlier is not None else None,
+        )
+
+    def _withdraw(self, conn: sqlite3.Connection, attempt_id: int, why: str) -> None:
+        cursor = conn.execute(
+            "UPDATE attempts SET state = 'withdrawn', open = 0, updated_at = ?, message = ?,"
+            f" version = {_NEXT_VERSION} WHERE id = ? AND state = 'claimed'",
+            (stamp(self._clock()), why, attempt_id),
+        )
+        if cursor.rowcount == 0:
+            self._missing_or_not(conn, attempt_id, "claimed")
+
+    def _mark_sent(
+        self, conn: sqlite3.Connection, attempt_id: int, before: Order, *, lease_until: datetime
+    ) -> None:
+        cursor = conn.execute(
+            "UPDATE attempts SET state = 'sent', sent_at = ?, lease_until = ?, before = ?,"
+            f" version = {_NEXT_VERSION} WHERE id = ? AND state = 'claimed'",
+            (stamp(self._clock()), stamp(lease_until), before.model_dump_json(), attempt_id),
+        )
+        if cursor.rowcount == 0:
+            self._missing_or_not(conn, attempt_id, "claimed")
+
+    def _finish(
+        self,
+        conn: sqlite3.Connection,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+    ) -> bool:
+        now = stamp(self._clock())
+        cursor = conn.execute(
+            "UPDATE attempts SET state = 'finished', outcome = ?, confirmed = ?,"
+            " http_status = ?, request_id = ?, cancelled = ?, not_cancelled = ?,"
+            " warnings = ?, message = ?, duration_ms = ?,"
+            " open = CASE WHEN ? = 'unknown' THEN open ELSE 0 END,"
+            f" version = {_NEXT_VERSION},"
+            " finished_at = COALESCE(finished_at, ?),"
+            " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END"
+            " WHERE id = ? AND (state = 'sent' OR (state = 'finished' AND open = 1))",
+            (
+                *outcome_values(outcome),
+                float(duration_ms),
+                outcome.outcome.value,
+                now,
+                now,
+                attempt_id,
+            ),
+        )
+        if cursor.rowcount:
+            return True
+        late = conn.execute(
+            "UPDATE attempts SET warnings = json_insert(warnings, '$[#]', ?),"
+            f" updated_at = ?, version = {_NEXT_VERSION}"
+            " WHERE id = ? AND state = 'finished' AND open = 0",
+            (late_answer_note(outcome), now, attempt_id),
+        )
+        if late.rowcount == 0:
+            self._missing_or_not(conn, attempt_id, "sent")
+        return False
+
+    def _settle(
+        self,
+        conn: sqlite3.Connection,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
     ) -> bool:
         now = stamp(self._clock())
         sql = (
@@ -394,20 +484,19 @@ class SqliteStore:
         )
         if only_if_open:
             sql += " AND open = 1"
-        with self._write(durable=False) as conn:
-            cursor = conn.execute(
-                sql, (*outcome_values(outcome), now, outcome.outcome.value, attempt_id)
-            )
-            if cursor.rowcount == 0:
-                if only_if_open:
-                    exists = conn.execute(
-                        "SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)
-                    ).fetchone()
-                    if exists is None:
-                        raise UnknownAttempt(f"no attempt {attempt_id} in {self.path}")
-                    return False
-                self._missing_or_not(conn, attempt_id, "sent")
-            return True
+        cursor = conn.execute(
+            sql, (*outcome_values(outcome), now, outcome.outcome.value, attempt_id)
+        )
+        if cursor.rowcount == 0:
+            if only_if_open:
+                exists = conn.execute(
+                    "SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)
+                ).fetchone()
+                if exists is None:
+                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.path}")
+                return False
+            self._missing_or_not(conn, attempt_id, "sent")
+        return True
 
     def _missing_or_not(self, conn: sqlite3.Connection, attempt_id: int, wanted: str) -> None:
         row = conn.execute("SELECT state FROM attempts WHERE id = ?", (attempt_id,)).fetchone()

@@ -1,0 +1,161 @@
+"""The SQLite journal's group commit: writes that wait together are committed together, and
+still no caller goes on before the commit that holds its own write.
+
+The journal's thread is held busy (a read that waits for the test) while calls queue up, so
+what the next group holds is certain, not a matter of timing."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from journal_testkit import LEASE, make_holder, make_order, make_outcome, make_request, never
+
+from tui.core.journal import AttemptState, JournalError, SqliteJournal, SqliteStore
+from tui.core.journal.sqlite_store import GroupedWrite
+
+
+class Recording(SqliteStore):
+    """The real store, recording each group it commits and whether it was durable."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.groups: list[list[str]] = []
+
+    def write_group(self, calls: Any) -> list[Any]:
+        self.groups.append([call.operation for call in calls])
+        return super().write_group(calls)
+
+
+async def hold_the_thread(journal: SqliteJournal) -> tuple[threading.Event, asyncio.Future[Any]]:
+    """Occupy the journal's thread until the returned event is set."""
+    started, release = threading.Event(), threading.Event()
+
+    def busy() -> None:
+        started.set()
+        release.wait(10)
+
+    pending = asyncio.ensure_future(journal._run(busy))
+    await asyncio.to_thread(started.wait, 10)
+    return release, pending
+
+
+async def test_write_aheads_waiting_together_commit_once_and_each_is_on_disk_when_it_returns(
+    journal_path: Path,
+) -> None:
+    store = Recording(journal_path)
+    journal = SqliteJournal(store)
+    try:
+        requests = [make_request("pattern", f"MO-{n}") for n in range(8)]
+        ids = []
+        for request in requests:
+            claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+            assert claim.attempt_id is not None
+            ids.append(claim.attempt_id)
+        store.groups.clear()
+        release, busy = await hold_the_thread(journal)
+        other = SqliteStore(journal_path)  # another process's view of the file
+        seen_sent: list[bool] = []
+
+        async def write_ahead(attempt_id: int, request: Any) -> None:
+            await journal.mark_sent(attempt_id, make_order(request), lease_until=LEASE)
+            # The request may leave now: its write-ahead must already be committed.
+            got = other.get(attempt_id)
+            seen_sent.append(got is not None and got.state is AttemptState.SENT)
+
+        tasks = [
+            asyncio.ensure_future(write_ahead(i, r)) for i, r in zip(ids, requests, strict=True)
+        ]
+        await asyncio.sleep(0.05)
+        assert not any(task.done() for task in tasks)  # queued behind the busy thread
+        release.set()
+        await asyncio.gather(busy, *tasks)
+        assert store.groups == [["mark_sent"] * 8]  # one transaction, one (durable) commit
+        assert seen_sent == [True] * 8
+        other.close()
+    finally:
+        await journal.aclose()
+
+
+async def test_a_write_that_fails_in_a_group_fails_alone(journal_path: Path) -> None:
+    store = Recording(journal_path)
+    journal = SqliteJournal(store)
+    try:
+        first, second = make_request("pattern", "MO-1"), make_request("pattern", "MO-2")
+        a = await journal.claim(first, make_holder(), lease_until=LEASE, take_over=never)
+        b = await journal.claim(second, make_holder(), lease_until=LEASE, take_over=never)
+        assert a.attempt_id is not None and b.attempt_id is not None
+        await journal.withdraw(b.attempt_id, "nothing to send")
+        store.groups.clear()
+        release, busy = await hold_the_thread(journal)
+        good = asyncio.ensure_future(
+            journal.mark_sent(a.attempt_id, make_order(first), lease_until=LEASE)
+        )
+        bad = asyncio.ensure_future(  # withdrawn: its write-ahead must be refused
+            journal.mark_sent(b.attempt_id, make_order(second), lease_until=LEASE)
+        )
+        third = make_request("pattern", "MO-3")
+        claim = asyncio.ensure_future(
+            journal.claim(third, make_holder(), lease_until=LEASE, take_over=never)
+        )
+        await asyncio.sleep(0.05)
+        release.set()
+        await busy
+        await good
+        with pytest.raises(JournalError, match="withdrawn, not claimed"):
+            await bad
+        assert (await claim).taken
+        assert store.groups == [["mark_sent", "mark_sent", "claim"]]
+        sent = await journal.get(a.attempt_id)
+        withdrawn = await journal.get(b.attempt_id)
+        assert sent is not None and sent.state is AttemptState.SENT
+        assert withdrawn is not None and withdrawn.state is AttemptState.WITHDRAWN
+        assert withdrawn.before is None  # the refused write left nothing behind
+    finally:
+        await journal.aclose()
+
+
+async def test_when_the_groups_commit_fails_no_caller_is_told_it_stands(
+    journal_path: Path,
+) -> None:
+    class FailingCommit(SqliteStore):
+        fail = False
+
+        def write_group(self, calls: list[GroupedWrite]) -> list[Any]:
+            if self.fail:  # as a COMMIT that fails: the bodies' work is rolled back
+                raise JournalError("disk I/O error")
+            return super().write_group(calls)
+
+    store = FailingCommit(journal_path)
+    journal = SqliteJournal(store)
+    try:
+        request = make_request("pattern", "MO-1")
+        claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+        assert claim.attempt_id is not None
+        store.fail = True
+        release, busy = await hold_the_thread(journal)
+        calls = [
+            asyncio.ensure_future(
+                journal.mark_sent(claim.attempt_id, make_order(request), lease_until=LEASE)
+            ),
+            asyncio.ensure_future(journal.finish(claim.attempt_id, make_outcome(request), 1)),
+        ]
+        await asyncio.sleep(0.05)
+        release.set()
+        await busy
+        for call in calls:
+            with pytest.raises(JournalError, match="disk I/O error"):
+                await call
+    finally:
+        await journal.aclose()
+
+
+async def test_a_call_after_closing_is_refused(journal_path: Path) -> None:
+    journal = SqliteJournal.open(journal_path)
+    await journal.aclose()
+    await journal.aclose()  # again: nothing
+    with pytest.raises(JournalError, match="closed"):
+        await journal.get(1)
