@@ -10,8 +10,11 @@ reached raises :class:`JournalError`, and nothing is sent.
 Identity: ``operator`` is set by the database (the session's role), never by Stopline; what
 STOPLINE_OPERATOR says is stored beside it as ``display_name``.
 
-Time: every timestamp is written on the client's clock corrected by its offset from the
-server's, measured when the journal opens, so leases compare the same way on every machine.
+Time is the server's. When the journal opens it reads the server's clock once, and from
+then on tells the time as that reading plus the monotonic time elapsed since — so a machine
+whose own clock is wrong, or steps (NTP, a resumed VM), still writes the server's time.
+Whether a lease is still running is asked of the server itself, in every read
+(:attr:`Attempt.lease_live`): no machine's clock decides whether another's attempt is over.
 
 One idea, kept whole: the shared journal on PostgreSQL (its schema and import live beside it).
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,11 +49,19 @@ from tui.core.journal.postgres_schema import (
     version_in,
 )
 from tui.core.journal.protocol import TakeOver
-from tui.core.journal.rows import attempt_from_row, history_query, late_answer_note
+from tui.core.journal.rows import (
+    OVERRULED_BY_A_LATE_ANSWER,
+    attempt_from_row,
+    history_query,
+    late_answer_note,
+    late_answer_that_overrules,
+)
 
 CONNECT_TIMEOUT_S = 5
 TABLE = f"{SCHEMA}.attempts"
 CLAIM_TRIES = 5
+READ_LIST = f"{SELECT_LIST}, (lease_until > now()) AS lease_live"
+"""Every column, and whether the lease still runs by the server's clock as the row is read."""
 
 
 def redacted_url(url: str) -> str:
@@ -94,7 +106,8 @@ class PostgresJournal:
         (False), or neither (None: ``stopline journal migrate`` does it itself)."""
         self.url = url
         self._where = redacted_url(url)
-        self._offset = timedelta(0)
+        self._clock_anchor: tuple[datetime, float] | None = None
+        """(the server's time, ``time.monotonic()`` at that moment), read on connecting."""
         self._migrate_on_open = migrate
         self._operators_role = operators_role
         self._sizes = (min_size, max_size)
@@ -165,16 +178,21 @@ class PostgresJournal:
         return self._where
 
     def now(self) -> datetime:
-        return utcnow() + self._offset
+        """The server's time, told by the monotonic clock since it was read (immune to this
+        machine's clock being wrong or stepping); this machine's clock until connected."""
+        if self._clock_anchor is None:
+            return utcnow()
+        server, at = self._clock_anchor
+        return server + timedelta(seconds=time.monotonic() - at)
 
     async def _measure_clock(self) -> None:
         async with self._connection() as conn:
-            sent = utcnow()
+            sent = time.monotonic()
             row = await (await conn.execute("SELECT now()")).fetchone()
-            back = utcnow()
+            back = time.monotonic()
         assert row is not None
         server: datetime = row[0]
-        self._offset = server.astimezone(UTC) - (sent + (back - sent) / 2)
+        self._clock_anchor = (server.astimezone(UTC), (sent + back) / 2)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -248,7 +266,7 @@ class PostgresJournal:
                     async with conn.transaction():
                         cursor = conn.cursor(row_factory=dict_row)
                         await cursor.execute(
-                            f"SELECT {SELECT_LIST} FROM {TABLE} WHERE provider = %s"
+                            f"SELECT {READ_LIST} FROM {TABLE} WHERE provider = %s"
                             " AND order_id = %s AND open FOR UPDATE",
                             (request.provider, request.order_id),
                         )
@@ -297,7 +315,7 @@ class PostgresJournal:
                         attempt_id = int(row[0])
                         cursor = conn.cursor(row_factory=dict_row)
                         await cursor.execute(
-                            f"SELECT {SELECT_LIST} FROM {TABLE} WHERE provider = %s"
+                            f"SELECT {READ_LIST} FROM {TABLE} WHERE provider = %s"
                             " AND order_id = %s AND state NOT IN ('withdrawn', 'claimed')"
                             " AND id < %s ORDER BY id DESC LIMIT 1",
                             (request.provider, request.order_id, attempt_id),
@@ -332,7 +350,14 @@ class PostgresJournal:
             "claimed",
         )
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+    ) -> bool:
         now = self.now()
         async with self._connection() as conn:
             cursor = await conn.execute(
@@ -341,7 +366,8 @@ class PostgresJournal:
                 " not_cancelled = %s::jsonb, warnings = %s::jsonb, message = %s,"
                 " duration_ms = %s, open = CASE WHEN %s = 'unknown' THEN open ELSE false END,"
                 " finished_at = COALESCE(finished_at, %s),"
-                " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE %s END"
+                " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE %s END,"
+                " lease_until = LEAST(lease_until, %s::timestamptz)"
                 " WHERE id = %s AND (state = 'sent' OR (state = 'finished' AND open))",
                 (
                     *self._outcome_values(outcome),
@@ -349,13 +375,31 @@ class PostgresJournal:
                     outcome.outcome.value,
                     now,
                     now,
+                    lease_until,
                     attempt_id,
                 ),
             )
             if cursor.rowcount:
                 return True
             # Reconciled and released by another machine meanwhile: keep its outcome, and
-            # the late answer beside it.
+            # the late answer beside it — unless it says the provider cancelled what was
+            # reconciled as not applied.
+            overrule = late_answer_that_overrules(outcome)
+            if overrule is not None:
+                replaced = await conn.execute(
+                    f"UPDATE {TABLE} SET outcome = %s, confirmed = %s, http_status = %s,"
+                    " request_id = %s, cancelled = %s::jsonb, not_cancelled = %s::jsonb,"
+                    " warnings = %s::jsonb, message = %s, updated_at = %s WHERE id = %s"
+                    " AND state = 'finished' AND NOT open AND outcome = %s",
+                    (
+                        *self._outcome_values(overrule),
+                        now,
+                        attempt_id,
+                        OVERRULED_BY_A_LATE_ANSWER,
+                    ),
+                )
+                if replaced.rowcount:
+                    return False
             late = await conn.execute(
                 f"UPDATE {TABLE} SET warnings = warnings || jsonb_build_array(%s::text),"
                 " updated_at = %s WHERE id = %s AND state = 'finished' AND NOT open",
@@ -438,7 +482,7 @@ class PostgresJournal:
 
         async with self._connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(f"SELECT {SELECT_LIST} FROM {TABLE} WHERE {where} {tail}", params)
+            await cursor.execute(f"SELECT {READ_LIST} FROM {TABLE} WHERE {where} {tail}", params)
             return [_row(row) for row in await cursor.fetchall()]
 
     async def get(self, attempt_id: int) -> Attempt | None:

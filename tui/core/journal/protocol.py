@@ -60,10 +60,20 @@ class AttemptJournal(Protocol):
         all that ``before`` shows open)."""
         ...
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+    ) -> bool:
         """Record the provider's answer; the claim is released unless the outcome is
         ``unknown``. False when another process had reconciled and released the attempt
-        meanwhile: its outcome stands, the late answer is added to its warnings."""
+        meanwhile: its outcome stands and the late answer is added to its warnings — except
+        that an answer saying the provider cancelled replaces "not applied" (with a warning
+        that another cancel may have followed). ``lease_until`` shortens the lease, never
+        lengthens it (an attempt stopped mid-flight takes effect, if at all, by then)."""
         ...
 
     async def settle(

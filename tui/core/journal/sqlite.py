@@ -188,8 +188,17 @@ class SqliteJournal:
     async def mark_sent(self, attempt_id: int, before: Order, *, lease_until: datetime) -> None:
         await self._write("mark_sent", attempt_id, before, lease_until=lease_until)
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
-        recorded: bool = await self._write("finish", attempt_id, outcome, duration_ms)
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+    ) -> bool:
+        recorded: bool = await self._write(
+            "finish", attempt_id, outcome, duration_ms, lease_until=lease_until
+        )
         return recorded
 
     async def settle(

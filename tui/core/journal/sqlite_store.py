@@ -49,10 +49,12 @@ from tui.core.journal.model import (
 )
 from tui.core.journal.protocol import TakeOver
 from tui.core.journal.rows import (
+    OVERRULED_BY_A_LATE_ANSWER,
     attempt_from_row,
     dump_items,
     history_query,
     late_answer_note,
+    late_answer_that_overrules,
     outcome_values,
     stamp,
 )
@@ -314,12 +316,20 @@ class SqliteStore:
         with self._write(durable=True) as conn:
             self._mark_sent(conn, attempt_id, before, lease_until=lease_until)
 
-    def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+    ) -> bool:
         """Record the provider's answer (a repeated call keeps the first ``finished_at``).
-        An attempt another process reconciled and released meanwhile keeps that outcome; the
-        late answer is added to its warnings, and False returned."""
+        An attempt another process reconciled and released meanwhile keeps that outcome —
+        unless it was reconciled as not applied and the provider answers that it cancelled —
+        the late answer beside it, and False returned. ``lease_until`` shortens the lease."""
         with self._write(durable=False) as conn:
-            return self._finish(conn, attempt_id, outcome, duration_ms)
+            return self._finish(conn, attempt_id, outcome, duration_ms, lease_until=lease_until)
 
     def settle(
         self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
@@ -433,8 +443,11 @@ class SqliteStore:
         attempt_id: int,
         outcome: CancelOutcome,
         duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
     ) -> bool:
         now = stamp(self._clock())
+        shorter = stamp(lease_until) if lease_until is not None else None
         cursor = conn.execute(
             "UPDATE attempts SET state = 'finished', outcome = ?, confirmed = ?,"
             " http_status = ?, request_id = ?, cancelled = ?, not_cancelled = ?,"
@@ -442,7 +455,9 @@ class SqliteStore:
             " open = CASE WHEN ? = 'unknown' THEN open ELSE 0 END,"
             f" version = {_NEXT_VERSION},"
             " finished_at = COALESCE(finished_at, ?),"
-            " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END"
+            " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END,"
+            " lease_until = CASE WHEN ? IS NOT NULL AND (lease_until IS NULL OR ? < lease_until)"
+            " THEN ? ELSE lease_until END"
             " WHERE id = ? AND (state = 'sent' OR (state = 'finished' AND open = 1))",
             (
                 *outcome_values(outcome),
@@ -450,11 +465,25 @@ class SqliteStore:
                 outcome.outcome.value,
                 now,
                 now,
+                shorter,
+                shorter,
+                shorter,
                 attempt_id,
             ),
         )
         if cursor.rowcount:
             return True
+        overrule = late_answer_that_overrules(outcome)
+        if overrule is not None:
+            replaced = conn.execute(
+                "UPDATE attempts SET outcome = ?, confirmed = ?, http_status = ?,"
+                " request_id = ?, cancelled = ?, not_cancelled = ?, warnings = ?, message = ?,"
+                f" updated_at = ?, version = {_NEXT_VERSION} WHERE id = ?"
+                " AND state = 'finished' AND open = 0 AND outcome = ?",
+                (*outcome_values(overrule), now, attempt_id, OVERRULED_BY_A_LATE_ANSWER),
+            )
+            if replaced.rowcount:
+                return False
         late = conn.execute(
             "UPDATE attempts SET warnings = json_insert(warnings, '$[#]', ?),"
             f" updated_at = ?, version = {_NEXT_VERSION}"
