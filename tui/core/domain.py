@@ -50,6 +50,10 @@ class Order(BaseModel):
     cancel_pending: bool = False
     """The provider shows a cancellation in progress (initiated, not yet confirmed)."""
     cancelled: bool = False
+    line_ids_positional: bool = False
+    """The lines' ids are only their places in the look-up's answer (Pattern's status look-up
+    carries no sub-order id, and its documentation promises no order): two look-ups are
+    compared by the lines' contents, never place by place."""
 
     @property
     def cancellable_count(self) -> int:

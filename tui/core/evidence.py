@@ -9,6 +9,7 @@ only the quantities tell.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -48,14 +49,18 @@ def _open_quantity(line: Line) -> int | None:
     return line.quantity
 
 
+def _wanted_lines(before: Order) -> list[Line]:
+    """What a whole-order cancel asks for: the open lines that can be cancelled (or, if the
+    look-up marks none so, every open line)."""
+    open_lines = [ln for ln in before.lines if ln.cancellable and not _is_cancelled(ln)]
+    return open_lines or [ln for ln in before.lines if not _is_cancelled(ln)]
+
+
 def _wanted(before: Order, request: CancelRequest) -> dict[str, int | None]:
     """Line id → quantity asked for (None: all that was open)."""
     if request.items:
         return {item.id: item.quantity for item in request.items}
-    open_lines = [ln for ln in before.lines if ln.cancellable and not _is_cancelled(ln)]
-    if not open_lines:
-        open_lines = [ln for ln in before.lines if not _is_cancelled(ln)]
-    return {ln.id: None for ln in open_lines}
+    return {ln.id: None for ln in _wanted_lines(before)}
 
 
 def compare(before: Order | None, now: Order, request: CancelRequest) -> Evidence:
@@ -68,6 +73,8 @@ def compare(before: Order | None, now: Order, request: CancelRequest) -> Evidenc
             [CancelledLine(id=now.order_id, status=now.status or "cancelled")],
             f"the order is now {now.status or 'cancelled'}",
         )
+    if before.line_ids_positional or now.line_ids_positional:
+        return _compare_by_content(before, now, request)
     wanted = _wanted(before, request)
     earlier = {ln.id: ln for ln in before.lines}
     current = {ln.id: ln for ln in now.lines}
@@ -96,6 +103,55 @@ def compare(before: Order | None, now: Order, request: CancelRequest) -> Evidenc
         return Evidence(Change.PENDING, [], "the provider shows the cancellation in progress")
     if not wanted and now.cancelled:
         return Evidence(Change.UNTOUCHED, [], "the order was already cancelled before")
+    return Evidence(Change.UNTOUCHED, [], f"the order is unchanged ({now.status or 'open'})")
+
+
+def _content(line: Line) -> tuple[str | None, str | None, int | None]:
+    return (line.sku, line.description, line.quantity)
+
+
+def _compare_by_content(before: Order, now: Order, request: CancelRequest) -> Evidence:
+    """Lines named only by their place: which of them changed is read from how many lines of
+    each content (SKUs, quantity) are open before and now, whatever order they are listed in.
+    A set of lines that is not the same before and now cannot be compared."""
+    if request.items:
+        return Evidence(
+            Change.UNREADABLE,
+            [],
+            "the lines have no ids of their own to compare items by; compare them by hand",
+        )
+    if Counter(map(_content, before.lines)) != Counter(map(_content, now.lines)):
+        return Evidence(
+            Change.UNREADABLE,
+            [],
+            "the order's lines differ from before and have no ids to match them by; compare "
+            "them by hand",
+        )
+    was_open = Counter(_content(ln) for ln in before.lines if not _is_cancelled(ln))
+    is_open = Counter(_content(ln) for ln in now.lines if not _is_cancelled(ln))
+    if any(is_open[key] > count for key, count in was_open.items()) or set(is_open) - set(
+        was_open
+    ):
+        return Evidence(
+            Change.UNREADABLE,
+            [],
+            "a line cancelled before shows open now; compare the order by hand",
+        )
+    wanted = Counter(_content(before_line) for before_line in _wanted_lines(before))
+    done: list[CancelledLine] = []
+    fully = True
+    for key, asked in wanted.items():
+        gone = was_open[key] - is_open[key]
+        fully = fully and gone >= asked
+        now_cancelled = [ln for ln in now.lines if _content(ln) == key and _is_cancelled(ln)]
+        for line in now_cancelled[-gone:] if gone else []:
+            done.append(CancelledLine(id=line.id, status=line.status, quantity=line.quantity))
+    if wanted and fully:
+        return Evidence(Change.APPLIED, done, _words(done))
+    if done:
+        return Evidence(Change.PARTLY, done, _words(done))
+    if now.cancel_pending and not before.cancel_pending:
+        return Evidence(Change.PENDING, [], "the provider shows the cancellation in progress")
     return Evidence(Change.UNTOUCHED, [], f"the order is unchanged ({now.status or 'open'})")
 
 

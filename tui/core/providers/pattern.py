@@ -126,6 +126,7 @@ class PatternProvider(BearerTokenProvider):
             cancellable=cancellable,
             not_cancellable_reason=None if cancellable else "no warehouse order can be cancelled",
             cancelled=cancelled,
+            line_ids_positional=True,
         )
 
     # -- cancel ----------------------------------------------------------------------------
