@@ -239,11 +239,13 @@ async def test_stop_ends_the_run_and_in_flight_ones_stay_unknown(
         assert not batch.running and batch.stopped
         assert batch.summary.done == 0
         assert "stopped" in plain(screen.query_one("#run-title").render())
-        # It was written ahead and sent, and no answer was recorded: open and unknown,
-        # holding its order — and no longer in flight, since this run let go of it.
+        # It was written ahead and sent, and no answer came: finished unknown and open,
+        # holding its order until reconciled — and not in flight, for this console or any
+        # other process, since this run let go of it.
         (in_flight,) = await journal.attempts()
         assert in_flight.order_id == OPEN and in_flight.outcome is Outcome.UNKNOWN
-        assert in_flight.state is AttemptState.SENT and in_flight.open
+        assert in_flight.state is AttemptState.FINISHED and in_flight.open
+        assert in_flight.message == "stopped while the request was in flight"
         assert not journal.in_flight(in_flight)
         assert cancel_calls(root_url) == 1
 
@@ -277,7 +279,8 @@ async def test_rerun_after_a_stop_reconciles_the_unknown_rows_instead_of_resendi
         assert first.stopped and first.summary.done == 0
         left = await journal.attempts()
         assert {a.order_id for a in left} == set(orders)
-        assert all(a.state is AttemptState.SENT and a.open for a in left)
+        assert all(a.state is AttemptState.FINISHED and a.open for a in left)
+        assert all(a.outcome is Outcome.UNKNOWN for a in left)
         assert not any(journal.in_flight(a) for a in left)
         control.clear_faults(root_url)
 

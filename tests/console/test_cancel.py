@@ -25,6 +25,7 @@ from .helpers import (
     cancel_with,
     claim,
     dead_holder,
+    fault_once_written_ahead,
     final_outcome,
     holder_of,
     look_up,
@@ -187,16 +188,18 @@ async def test_unknown_after_timeout_then_r_rechecks_without_resending(
     app = make_app(attempts=1, shoplazza={"timeout_s": 0.5})
     # The cancel takes effect, then no answer comes, and the look-up right after it cannot
     # see either. (The look-up before sending still works: it is written ahead with it.)
-    hook = Recorder(
-        root_url,
-        provider="shoplazza",
-        mode="timeout",
-        when="after",
-        operations=["cancel", "lookup"],
-    )
+    hook = Recorder()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         service = app.service
         assert service is not None
+        fault_once_written_ahead(
+            app,
+            root_url,
+            provider="shoplazza",
+            mode="timeout",
+            when="after",
+            operations=["cancel", "lookup"],
+        )
         screen = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
         await cancel_with(pilot)
         outcome = final_outcome(screen)

@@ -29,6 +29,7 @@ from .helpers import (
     cancel_with,
     claim,
     dead_holder,
+    fault_once_written_ahead,
     final_outcome,
     finished_attempt,
     holder_of,
@@ -227,16 +228,17 @@ async def test_recheck_settles_an_unknown_attempt_without_sending_a_cancel(
     app = make_journal_app(attempts=1, shoplazza={"timeout_s": 0.5})
     # The cancel takes effect, then no answer comes, and the look-up right after it fails too
     # (the look-up before sending still works).
-    hook = Recorder(
-        root_url,
-        provider="shoplazza",
-        mode="timeout",
-        when="after",
-        operations=["cancel", "lookup"],
-    )
-    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         service = app.service
         assert service is not None
+        fault_once_written_ahead(
+            app,
+            root_url,
+            provider="shoplazza",
+            mode="timeout",
+            when="after",
+            operations=["cancel", "lookup"],
+        )
         lookup = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
         await cancel_with(pilot)
         assert final_outcome(lookup).outcome is Outcome.UNKNOWN

@@ -33,6 +33,7 @@ from tui.core.holders import host_name, process_started
 from tui.core.identifiers import InvalidInput
 from tui.core.journal import Holder, SqliteJournal
 from tui.core.lifecycle import (
+    SEND_BUDGET_TIMEOUTS,
     Answered,
     CancelLifecycle,
     Done,
@@ -408,7 +409,7 @@ async def test_untouched_inside_the_window_stays_unknown_after_it_is_closed_as_e
     attempt = await journal.get(first.outcome.attempt_id)
     assert attempt is not None and attempt.open
     section = lifecycle.settings.providers()["ordermesh"]
-    window = timedelta(seconds=section.timeout_s + section.settle_s)
+    window = timedelta(seconds=SEND_BUDGET_TIMEOUTS * section.timeout_s + section.settle_s)
     assert attempt.lease_until == wall.now + window
 
     # Inside the window: reconciling leaves it unknown, the claim held.

@@ -10,7 +10,8 @@ The rules, in order:
 
 1. **Claim.** One journal transaction takes the claim on provider + order, or names the open
    attempt that holds it. An attempt in flight — its process alive on this host, or its lease
-   not yet over on another — holds the order: nothing is sent (:attr:`Why.HELD`).
+   not yet over on another (by the journal's clock) — holds the order: nothing is sent
+   (:attr:`Why.HELD`).
 2. **An open attempt that is not in flight is reconciled first**, never re-sent blindly: its
    order is looked up and compared, line by line and quantity by quantity, with the state the
    journal recorded before it was sent (:mod:`tui.core.evidence`). A change settles it (and
@@ -22,7 +23,15 @@ The rules, in order:
    confirmed is waited for; items are checked against what remains; an identifier that is
    not the provider's own id (a Shoplazza order number, an Rx tray) is resolved and claimed
    under the real id.
-4. **Write ahead, durably, with that look-up**, then send.
+4. **Write ahead, durably, with that look-up**, then send — within a budget. The cancel,
+   retries and all (a 429's wait, a token fetched again), must end within
+   :data:`SEND_BUDGET_TIMEOUTS` times the provider's ``timeout_s`` of the write-ahead, or it
+   is cut off and its outcome is unknown. The lease written ahead is that budget plus the
+   provider's ``settle_s``: so no request of a live process leaves after its lease says the
+   attempt is over, and another machine that reads it over may reconcile it.
+5. **Stopped mid-flight** (ctrl-c, the console's ``s``): the attempt is finished
+   ``unknown`` and its lease shortened to the settle time from now — it is reconciled by a
+   look-up before anything is sent again, by this process or any other.
 
 One idea, kept whole: the cancel lifecycle (its events and pure rules live beside it).
 """
@@ -58,9 +67,10 @@ from tui.core.domain import (
 )
 from tui.core.errors import ProviderError
 from tui.core.evidence import compare
-from tui.core.holders import ACTIVE, in_flight, this_process
+from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder, JournalError
+from tui.core.journal.rows import OVERRULED_WARNING
 from tui.core.settling import (
     RECHECK_PREFIX,
     clock_text,
@@ -80,6 +90,11 @@ log = logging.getLogger("stopline.lifecycle")
 
 MAX_ROUNDS = 4
 """Claims retried after an earlier attempt was closed, or an identifier resolved."""
+
+SEND_BUDGET_TIMEOUTS = 3
+"""A cancel's whole exchange — every retry, a token fetched again, a rate limit's wait — ends
+within this many times the provider's ``timeout_s`` (Stopline's own bound, not a vendor's):
+one try, a 401 with a fresh token and the try again fit."""
 
 
 @dataclass
@@ -139,7 +154,11 @@ class CancelLifecycle:
         return in_flight(attempt, self.journal.where, now=self._clock())
 
     def _dead_claim(self, attempt: Attempt) -> bool:
-        return attempt.state is AttemptState.CLAIMED and not self.in_flight(attempt)
+        """Asked inside a claim about the claimed row it meets (the asking claim counts
+        itself out of this process's claims on the order)."""
+        return attempt.state is AttemptState.CLAIMED and not in_flight(
+            attempt, self.journal.where, now=self._clock(), claiming=1
+        )
 
     def holder_words(self, attempt: Attempt) -> str:
         where = f" on {attempt.host}" if attempt.host else ""
@@ -151,9 +170,8 @@ class CancelLifecycle:
         timeout = self._section(key).timeout_s
         return self._clock() + timedelta(seconds=timeout * 3 + 10)
 
-    def _send_lease(self, key: str) -> datetime:
-        section = self._section(key)
-        return self._clock() + timedelta(seconds=section.timeout_s + section.settle_s)
+    def _send_budget_s(self, key: str) -> float:
+        return SEND_BUDGET_TIMEOUTS * self._section(key).timeout_s
 
     # -- the cancel ------------------------------------------------------------------------
 
@@ -183,8 +201,7 @@ class CancelLifecycle:
                 continue  # the earlier attempt was closed as not applied: claim again
             assert claim.attempt_id is not None
             attempt_id = claim.attempt_id
-            active = (self.journal.where, attempt_id)
-            ACTIVE.add(active)
+            active = (self.journal.where, attempt_id)  # joined by _claim
             try:
                 step = await self._under_claim(current, claim, resume=resume)
                 if step is None:
@@ -197,32 +214,49 @@ class CancelLifecycle:
                 return
             finally:
                 ACTIVE.discard(active)
-        raise InvalidInput(
-            f"{request.order_id}: the claim could not be settled after {MAX_ROUNDS} tries"
+        yield NotSent(
+            current.request,
+            Why.HELD,
+            f"{current.request.order_id}: the claim changed hands {MAX_ROUNDS} times while "
+            "Stopline tried to take it; nothing was sent. Try again in a moment.",
         )
 
     async def _claim(self, request: CancelRequest, holder: Holder) -> Claim:
-        """Claim, and if this task is cancelled meanwhile let the claim finish (it may be
-        committing on the journal's side) and release it: a stopped cancel leaves no claim
-        behind that another process would read as held."""
-        pending = asyncio.ensure_future(
-            self.journal.claim(
-                request,
-                holder,
-                lease_until=self._claim_lease(request.provider),
-                take_over=self._dead_claim,
-            )
-        )
+        """Claim — a claim taken joins :data:`ACTIVE` before it returns. While it is being
+        taken it counts in :data:`CLAIMING`, so another claim of this process on the same
+        order does not read it as a dead process's. If this task is cancelled meanwhile, let
+        the claim finish (it may be committing on the journal's side) and release it: a
+        stopped cancel leaves no claim behind that another process would read as held."""
+        key = (self.journal.where, request.provider, request.order_id)
+        CLAIMING[key] += 1
         try:
-            return await asyncio.shield(pending)
-        except asyncio.CancelledError:
+            pending = asyncio.ensure_future(
+                self.journal.claim(
+                    request,
+                    holder,
+                    lease_until=self._claim_lease(request.provider),
+                    take_over=self._dead_claim,
+                )
+            )
             try:
-                claim = await pending
-            except Exception:
-                raise asyncio.CancelledError from None
+                claim = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                try:
+                    claim = await pending
+                except Exception:
+                    raise asyncio.CancelledError from None
+                if claim.attempt_id is not None:
+                    await self._withdraw_quietly(
+                        claim.attempt_id, "withdrawn: stopped before sending"
+                    )
+                raise
             if claim.attempt_id is not None:
-                await self._withdraw_quietly(claim.attempt_id, "withdrawn: stopped before sending")
-            raise
+                ACTIVE.add((self.journal.where, claim.attempt_id))
+            return claim
+        finally:
+            CLAIMING[key] -= 1
+            if CLAIMING[key] <= 0:
+                del CLAIMING[key]
 
     async def _open_attempt_first(self, current: _Round, held_by: Attempt) -> NotSent | None:
         """An open attempt holds the order: stop, or reconcile it (None: claim again)."""
@@ -346,6 +380,25 @@ class CancelLifecycle:
             ),
         )
 
+    async def _release_unsent(self, attempt_id: int, request: CancelRequest) -> None:
+        """The write-ahead was interrupted and the request never left: withdraw the claim —
+        or, if the write-ahead landed anyway, finish the attempt as not applied (this
+        process knows that nothing was sent). If the journal cannot say, it stays as it is
+        and is reconciled later."""
+        await self._withdraw_quietly(attempt_id, "withdrawn: stopped before sending")
+        try:
+            row = await self.journal.get(attempt_id)
+            if row is not None and row.state is AttemptState.SENT:
+                unsent = CancelOutcome(
+                    provider=request.provider,
+                    order_id=request.order_id,
+                    outcome=Outcome.ERROR,
+                    message="stopped before the request left: nothing was sent",
+                )
+                await self.journal.finish(attempt_id, unsent, 0.0)
+        except Exception:
+            log.debug("could not release attempt %s", attempt_id, exc_info=True)
+
     async def _withdraw_quietly(self, attempt_id: int, why: str) -> None:
         try:
             await asyncio.shield(self.journal.withdraw(attempt_id, why))
@@ -396,20 +449,35 @@ class CancelLifecycle:
     ) -> AsyncIterator[CancelEvent]:
         request, before = ready.request, ready.before
         provider = self._provider(request.provider)
-        lease = self._send_lease(request.provider)
+        budget = self._send_budget_s(request.provider)
+        # The deadline is taken before the write-ahead and the lease from the same moment, so
+        # the lease ends at least the settle time after the last byte may leave.
+        send_by = asyncio.get_running_loop().time() + budget
+        lease = self._clock() + timedelta(seconds=budget + self._section(request.provider).settle_s)
         try:
             await self.journal.mark_sent(attempt_id, before, lease_until=lease)
         except BaseException:
-            # Stopped (or failed) before the write-ahead: nothing left, so the claim must not
-            # outlive us; a write-ahead that landed anyway stays ``sent``, reconciled later.
-            await self._withdraw_quietly(attempt_id, "withdrawn: stopped before sending")
+            # Stopped (or failed) during the write-ahead: nothing left, so the attempt must
+            # not outlive us as held or unknown.
+            await asyncio.shield(self._release_unsent(attempt_id, request))
             raise
         notes = tuple(current.notes)
         yield Sending(ready.resolved, attempt_id, before, notes)
         started = time.perf_counter()
-        # If this task is cancelled mid-flight (ctrl-c, a newer action) the journal keeps
-        # the attempt as ``sent``: open, unknown, reconciled before anything is sent again.
-        outcome = await provider.cancel(ready.resolved)
+        try:
+            async with asyncio.timeout_at(send_by):
+                outcome = await provider.cancel(ready.resolved)
+        except TimeoutError:
+            outcome = CancelOutcome(
+                provider=request.provider,
+                order_id=request.order_id,
+                outcome=Outcome.UNKNOWN,
+                message=f"no answer within the {budget:g} s allowed for sending, retries "
+                "included",
+            )
+        except asyncio.CancelledError:
+            await self._stopped_in_flight(attempt_id, request, started)
+            raise
         outcome = outcome.model_copy(update={"attempt_id": attempt_id})
         if outcome.outcome is Outcome.UNKNOWN:
             outcome = await self._settle_from_lookup(
@@ -419,15 +487,7 @@ class CancelLifecycle:
         try:
             recorded = await self.journal.finish(attempt_id, outcome, duration_ms)
             if not recorded:
-                outcome = outcome.model_copy(
-                    update={
-                        "warnings": [
-                            *outcome.warnings,
-                            f"attempt {attempt_id} had been reconciled by another process "
-                            "before this answer came; the journal keeps both",
-                        ]
-                    }
-                )
+                outcome = await self._answer_after_reconciled(attempt_id, outcome)
         except JournalError as exc:
             # The request left: its answer must still reach the operator. The attempt stays
             # ``sent`` in the journal (open, unknown), reconciled before anything is re-sent.
@@ -445,6 +505,50 @@ class CancelLifecycle:
                 yield event
                 outcome = event.outcome
         yield Done(request, outcome, notes)
+
+    async def _answer_after_reconciled(
+        self, attempt_id: int, outcome: CancelOutcome
+    ) -> CancelOutcome:
+        """The answer came after another process had reconciled the attempt: say so, and
+        what the journal now keeps."""
+        kept = await self.journal.get(attempt_id)
+        if kept is not None and OVERRULED_WARNING in kept.warnings:
+            note = f"attempt {attempt_id}: {OVERRULED_WARNING}"
+        else:
+            kept_as = kept.outcome.value if kept is not None else "unknown"
+            note = (
+                f"attempt {attempt_id} had been reconciled by another process ({kept_as}) "
+                "before this answer came; the journal keeps both"
+            )
+        return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
+
+    async def _stopped_in_flight(
+        self, attempt_id: int, request: CancelRequest, started: float
+    ) -> None:
+        """Stopped (ctrl-c, a newer action) while the request was in flight: finish the
+        attempt ``unknown`` with its lease shortened to the settle time from now — whatever
+        left may still take effect until then — so it is reconciled, here or anywhere, and
+        not read as still being sent by this process."""
+        stopped = CancelOutcome(
+            provider=request.provider,
+            order_id=request.order_id,
+            outcome=Outcome.UNKNOWN,
+            message="stopped while the request was in flight",
+        )
+        settle = timedelta(seconds=self._section(request.provider).settle_s)
+        try:
+            await asyncio.shield(
+                self.journal.finish(
+                    attempt_id,
+                    stopped,
+                    (time.perf_counter() - started) * 1000,
+                    lease_until=self._clock() + settle,
+                )
+            )
+        except Exception:
+            # The row stays ``sent``; this process no longer holds it (not in ACTIVE), so
+            # it is reconciled here, and elsewhere once this process stops.
+            log.warning("journal: could not record attempt %s as stopped", attempt_id)
 
     async def _follow(
         self, request: CancelRequest, outcome: CancelOutcome, before: Order, lease: datetime
@@ -518,7 +622,7 @@ class CancelLifecycle:
         if next_step(attempt.as_outcome()) is not NextStep.RECHECK:
             return Reconciled(Verdict.SETTLED, attempt, f"it is {attempt.outcome.value}")
         window_end = attempt.lease_until
-        window_over = window_end is None or self._clock() >= window_end
+        window_over = attempt.lease_over(self._clock())
         checked = await self._settle_from_lookup(
             attempt.as_outcome(),
             request,

@@ -1,0 +1,86 @@
+"""Two attempts that meet inside one machine: a console that stopped a batch mid-flight and
+stays open, and two cancels of one order inside one process. Real processes, real HTTP,
+the sandbox counting every cancel request it receives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tui.core.domain import CancelRequest
+from tui.core.journal import SqliteJournal
+from tui.core.service import StoplineService
+from tui.core.settings import load_settings
+from tui.runtime import env_to_overrides
+from tui.sandbox import SandboxServer, control
+from tui.sandbox.showcase import SHOPLAZZA_OPEN_ID
+
+from .floor import Floor
+
+SHORT = {"STOPLINE_SHOPLAZZA__TIMEOUT_S": "1", "STOPLINE_SHOPLAZZA__SETTLE_S": "0"}
+STOPPED_BATCH = Path(__file__).with_name("stopped_batch.py")
+
+
+def test_a_batch_stopped_in_a_console_that_stays_open_does_not_hold_the_order(
+    floor: Floor,
+) -> None:
+    """The console stops a batch while the provider holds a cancel it never applies, and
+    stays open. Every other process on the machine must not read the abandoned attempt as
+    "being cancelled" by the console: past its settle time, the next cancel reconciles it
+    (untouched: not applied) and sends — once."""
+    control.add_fault(
+        floor.root_url, provider="shoplazza", mode="timeout", operations=["cancel"], count=1
+    )
+    console = subprocess.Popen(
+        [sys.executable, str(STOPPED_BATCH), "shoplazza", floor.root_url, SHOPLAZZA_OPEN_ID, "30"],
+        env={**floor.env, **SHORT},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert console.stdout is not None
+        line = console.stdout.readline()
+        assert line.strip() == "stopped", console.stderr.read() if console.poll() else line
+        held = json.loads(floor.run("history", "--open", "--json").stdout)
+        assert [(row["order_id"], row["outcome"]) for row in held] == [
+            (SHOPLAZZA_OPEN_ID, "unknown")
+        ]
+        result = floor.run(
+            "cancel", SHOPLAZZA_OPEN_ID, "-p", "shoplazza", "-r", "stock-out", "--yes", "--json",
+            extra_env=SHORT,
+        )
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        assert result.returncode == 0 and out["sent"] is True, out.get("reason_not_sent")
+        assert out["outcome"] == "complete"
+        assert len(floor.cancels(SHOPLAZZA_OPEN_ID)) == 2
+        assert console.poll() is None  # the console still runs throughout
+    finally:
+        console.kill()
+        console.wait()
+
+
+async def test_two_cancels_of_one_order_in_one_process_send_once_and_fail_neither(
+    sandbox: SandboxServer, root_url: str, tmp_path: Path
+) -> None:
+    """The console's lookup and batch screens at once, or a batch naming one order twice:
+    the second claim, queued right behind the first on the journal's thread, must read the
+    first as this process's live claim — not a dead one to take over — so one request
+    leaves and neither cancel dies with a journal error."""
+    for round_ in range(10):
+        control.reset(root_url)
+        control.forget_calls(root_url)
+        settings = load_settings(**env_to_overrides(sandbox.settings_env()))
+        journal = SqliteJournal.open(tmp_path / f"journal-{round_}.sqlite3")
+        async with StoplineService.from_settings(settings, journal=journal) as service:
+            request = CancelRequest(
+                provider="shoplazza", order_id=SHOPLAZZA_OPEN_ID, reason="stock-out"
+            )
+            results = await asyncio.gather(
+                service.cancel(request), service.cancel(request), return_exceptions=True
+            )
+        assert [r for r in results if isinstance(r, BaseException)] == [], round_
+        assert len(control.calls(root_url, "cancel")) == 1, round_
