@@ -199,3 +199,33 @@ async def test_a_claim_that_keeps_changing_hands_ends_held_and_sends_nothing(
         assert api.calls("POST", OM_CANCEL) == []
     finally:
         await journal.aclose()
+
+
+async def test_a_process_frozen_past_its_budget_sends_no_further_try_when_it_runs_again(
+    api, service_for, tmp_path
+) -> None:
+    """Rate limited, then frozen (SIGSTOP, a suspended VM) through the wait and past the
+    budget: the event loop never ran, so nothing cut the wait off. When it runs again, the
+    next try is refused at the last moment before it leaves — the lease another machine
+    trusts has run out — and the cancel is an error that provably did not apply (every try
+    that left was answered 429)."""
+    import time
+
+    budget = SEND_BUDGET_TIMEOUTS * 0.1
+
+    async def frozen(seconds: float) -> None:
+        time.sleep(budget + 0.1)  # noqa: ASYNC251 (the whole process stands still, on purpose)
+
+    settings = make_settings(ordermesh={"timeout_s": 0.1, "settle_s": 5})
+    service = service_for(settings, sleep=frozen)
+    api.add("POST", ORDERMESH_TOKEN_PATH, token_answer("om-1"))
+    api.add("GET", OM_ORDER, (200, ordermesh_order("Processing", om_item("i1", 3))))
+    api.add("POST", OM_CANCEL, (429, "slow down", {"retry-after": "0"}), (200, "OK"))
+    journal = SqliteJournal.open(tmp_path / "j.sqlite3")
+    try:
+        done = (await collect(fresh_lifecycle(service, journal, UtcClock()), om_request()))[-1]
+        assert isinstance(done, Done) and done.outcome.outcome is Outcome.ERROR
+        assert "ran out before this try left" in done.outcome.message
+        assert len(api.calls("POST", OM_CANCEL)) == 1
+    finally:
+        await journal.aclose()

@@ -71,6 +71,7 @@ from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder, JournalError
 from tui.core.journal.rows import OVERRULED_WARNING
+from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
     clock_text,
@@ -464,6 +465,7 @@ class CancelLifecycle:
         notes = tuple(current.notes)
         yield Sending(ready.resolved, attempt_id, before, notes)
         started = time.perf_counter()
+        budget_set = SEND_BY.set(send_by)
         try:
             async with asyncio.timeout_at(send_by):
                 outcome = await provider.cancel(ready.resolved)
@@ -478,6 +480,8 @@ class CancelLifecycle:
         except asyncio.CancelledError:
             await self._stopped_in_flight(attempt_id, request, started)
             raise
+        finally:
+            SEND_BY.reset(budget_set)
         outcome = outcome.model_copy(update={"attempt_id": attempt_id})
         if outcome.outcome is Outcome.UNKNOWN:
             outcome = await self._settle_from_lookup(
