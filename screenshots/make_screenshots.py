@@ -186,6 +186,7 @@ def isolate(home: Path) -> None:
     os.environ["STOPLINE_CONFIG"] = str(config)
     os.environ["STOPLINE_DATA_DIR"] = str(home / "data")
     os.environ["STOPLINE_LOG_DIR"] = str(home / "log")
+    os.environ["STOPLINE_STATE_DIR"] = str(home / "state")
 
 
 def main() -> int:

@@ -24,7 +24,13 @@ from tui.sandbox import showcase
 SIZE = (80, 24)
 WAIT_S = 20.0
 """Upper bound for any one expected screen to appear."""
-ENV_NAMES = ("STOPLINE_CONFIG", "STOPLINE_DATA_DIR", "STOPLINE_LOG_DIR", "STOPLINE_OPERATOR")
+ENV_NAMES = (
+    "STOPLINE_CONFIG",
+    "STOPLINE_DATA_DIR",
+    "STOPLINE_LOG_DIR",
+    "STOPLINE_STATE_DIR",
+    "STOPLINE_OPERATOR",
+)
 
 
 def stopline_command() -> list[str]:
