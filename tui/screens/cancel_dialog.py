@@ -1,5 +1,6 @@
-"""The cancel dialog: reason (preset or free text), items where the provider cancels items,
-a preview of what will be asked, then a confirmation naming order, provider and count.
+"""The cancel dialog: reason (a numbered preset or free text), items where the provider
+cancels items, and a preview of what will be asked — order, provider, environment, count —
+which is the review: ``y`` sends it, ``enter`` asks once more first.
 
 Returns the :class:`~tui.core.domain.CancelRequest` to send, or None when backed out.
 """
@@ -13,21 +14,36 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
-from tui.core.vocabulary import ENVIRONMENT_TONE, Tone
+from tui.core.vocabulary import ENVIRONMENT_TONE, Tone, plural
+from tui.screens.modal import HelpfulModal
 from tui.themes import tones
 from tui.widgets.items import ItemPicker
-from tui.widgets.reason import ReasonField
+from tui.widgets.reason import PresetList, ReasonField
 from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelRequest, Order
     from tui.host import CancelContext
 
-class CancelDialog(ModalScreen["CancelRequest | None"]):
+class CancelDialog(HelpfulModal["CancelRequest | None"]):
+    HELP_TITLE = "cancel dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "y",
+            "send",
+            "Send",
+            id="stopline.dialog.send",
+            tooltip="Send the cancel as shown (this dialog is the review)",
+        ),
+        Binding(
+            "enter",
+            "submit",
+            "Ask first…",
+            id="stopline.dialog.submit",
+            tooltip="Ask once more (y/n) before sending",
+        ),
         Binding(
             "escape",
             "back",
@@ -36,16 +52,10 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             tooltip="Close without cancelling anything",
         ),
         Binding(
-            "enter",
-            "submit",
-            "Send…",
-            id="stopline.dialog.submit",
-            tooltip="Review and confirm the cancel (asks y/n first)",
-        ),
-        Binding(
             "down",
             "preset(1)",
             "Next reason",
+            show=False,
             id="stopline.dialog.next_reason",
             tooltip="Next preset reason",
         ),
@@ -53,6 +63,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             "up",
             "preset(-1)",
             "Prev reason",
+            show=False,
             id="stopline.dialog.prev_reason",
             tooltip="Previous preset reason",
         ),
@@ -66,8 +77,6 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     }
     CancelDialog #title { margin: 0 0 1 0; }
     CancelDialog .field-label { color: $text-muted; }
-    CancelDialog #reason { margin: 0 0 0 0; }
-    CancelDialog #presets { color: $text-muted; }
     CancelDialog #items-help { color: $text-muted; margin: 1 0 0 0; }
     CancelDialog #whole { margin: 1 0 0 0; }
     CancelDialog #preview { margin: 1 0 0 0; }
@@ -88,7 +97,8 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             yield Static(self._title(), id="title")
             codes = " (the lab's reason codes)" if ctx.reasons.codes else ""
             yield Label(
-                f"Reason — required{codes}: type, or ↑/↓ for a preset", classes="field-label"
+                f"Reason{codes} — a number takes a preset; letters start your own",
+                classes="field-label",
             )
             yield ReasonField(ctx.presets(), id="reason-field")
             if ctx.supports_item_cancel and self.order.lines:
@@ -104,10 +114,13 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
                 yield Static(self._whole_text(), id="whole")
             yield Static(id="preview")
             yield Static(id="problem")
-            yield Static(Text("enter review & send · esc back"), id="keys")
+            yield Static(Text("y sends it as shown · enter asks first · esc back"), id="keys")
+        yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        # The common case is a preset: focus on the numbered list, where a digit takes one
+        # and y sends; a letter starts free text.
+        self.query_one(PresetList).focus()
         self._refresh_preview()
 
     def _title(self) -> Text:
@@ -125,13 +138,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         return title
 
     def _whole_text(self) -> Text:
-        order = self.order
-        text = Text(f"{self.context.label} cancels whole orders: the whole order is cancelled")
-        if order.lines:
-            text.append(f" ({len(order.lines)} line(s)).")
-        else:
-            text.append(".")
-        return text
+        return Text(f"{self.context.label} cancels whole orders, not chosen lines.")
 
     # -- state -------------------------------------------------------------------------------
 
@@ -149,10 +156,12 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
 
         reason = self.reason
         if not reason:
-            raise ValueError("Give a reason first: type one, or ↑/↓ for a preset.")
+            raise ValueError("Give a reason first: a number takes a preset, or type one.")
         code = self.context.code_for(reason)
         if self.context.reasons.codes and self.context.reasons.required and code is None:
-            raise ValueError(f"{self.context.label} needs one of its reason codes: use ↑/↓.")
+            raise ValueError(
+                f"{self.context.label} needs one of its reason codes: a number takes one."
+            )
         items = []
         for line in self.order.lines:
             if line.id not in self.picked():
@@ -172,6 +181,29 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         self.query_one("#preview", Static).update(self.preview())
         self.query_one("#problem", Static).update("")
 
+    def what_words(self, picked: dict[str, int | None]) -> Text:
+        """What will be asked for, counted truly: the items picked, or the whole order and
+        how many of its lines can still be cancelled."""
+        order = self.order
+        if picked:
+            parts = []
+            for line in order.lines:
+                if line.id in picked:
+                    qty = picked[line.id]
+                    parts.append(t(line.id, max_chars=30) + Text(f" x{qty}" if qty else ""))
+            return Text.assemble(plural(len(parts), "item"), ": ", Text(", ").join(parts))
+        if not order.lines:
+            return Text("the whole order")
+        cancellable = order.cancellable_count
+        if cancellable == len(order.lines):
+            every = "both" if cancellable == 2 else f"all {cancellable:,}"
+            lines = "line" if cancellable == 1 else "lines"
+            return Text(f"the whole order ({'its one' if cancellable == 1 else every} {lines})")
+        return Text(
+            f"the whole order: the {plural(cancellable, 'line')} of {len(order.lines):,} "
+            "that can still be cancelled"
+        )
+
     def preview(self) -> Text:
         tone = tones(self.app.current_theme if self.is_attached else None)
         order = self.order
@@ -179,19 +211,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         text = Text("Will ask ", style="bold")
         text.append(self.context.label, style="bold")
         text.append(" to cancel ", style="bold")
-        if picked:
-            parts = []
-            for line in order.lines:
-                if line.id in picked:
-                    qty = picked[line.id]
-                    parts.append(t(line.id, max_chars=30) + Text(f" x{qty}" if qty else ""))
-            text.append(f"{len(parts)} item(s): ")
-            text.append(Text(", ").join(parts))
-        else:
-            text.append("the whole order")
-            cancellable = [ln for ln in order.lines if ln.cancellable]
-            if order.lines:
-                text.append(f" ({len(cancellable)} of {len(order.lines)} line(s) cancellable)")
+        text.append_text(self.what_words(picked))
         text.append(".")
         blocked = [ln for ln in order.lines if not ln.cancellable]
         if not order.cancellable:
@@ -203,7 +223,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             text.append(" — ")
             text.append(t(line.not_cancellable_reason or line.status, max_chars=120))
         if len(blocked) > 4:
-            text.append(f"\n… and {len(blocked) - 4} more not cancellable", style=tone["bad"])
+            text.append(f"\n… and {len(blocked) - 4:,} more not cancellable", style=tone["bad"])
         if self.context.is_async:
             text.append(
                 "\nThe provider only initiates it; the outcome panel keeps checking.",
@@ -214,6 +234,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     # -- events and actions ------------------------------------------------------------------
 
     @on(Input.Changed, "#reason")
+    @on(ReasonField.Picked)
     def _reason_changed(self) -> None:
         self.query_one("#problem", Static).update("")
 
@@ -231,11 +252,23 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def action_submit(self) -> None:
+    def _request_or_problem(self) -> CancelRequest | None:
         try:
-            request = self.build_request()
+            return self.build_request()
         except ValueError as exc:
             self.query_one("#problem", Static).update(Text(str(exc)))
+            return None
+
+    def action_send(self) -> None:
+        """``y``: this dialog shows what will be sent (order, provider, environment, count,
+        reason): send it without asking again."""
+        request = self._request_or_problem()
+        if request is not None:
+            self.dismiss(request)
+
+    def action_submit(self) -> None:
+        request = self._request_or_problem()
+        if request is None:
             return
         from tui.screens.confirm import ConfirmScreen
 
@@ -245,19 +278,13 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
 
     def question(self, request: CancelRequest) -> Text:
         ctx = self.context
-        order = self.order
-        if request.items:
-            count = f"{len(request.items)} of {len(order.lines)} item(s)"
-        elif order.lines:
-            count = f"all {len(order.lines)} line(s)"
-        else:
-            count = "the whole order"
-        text = Text("Cancel ", style="bold")
-        text.append(count, style="bold")
-        text.append(" of order ")
-        text.append(t(order.order_id, "bold", max_chars=64))
-        text.append(f" at {ctx.label} ({ctx.environment})?\n")
-        text.append("Reason: ")
+        text = Text("Cancel order ", style="bold")
+        text.append(t(self.order.order_id, "bold", max_chars=64))
+        text.append(f" at {ctx.label} ({ctx.environment})?\n", style="bold")
+        what = self.what_words(self.picked() if request.items else {})
+        text.append("What: ")
+        text.append_text(what)
+        text.append("\nReason: ")
         text.append(t(request.reason, max_chars=120))
         if request.reason_code:
             text.append(f" (code {request.reason_code})")
