@@ -72,7 +72,7 @@ class CancelDialog(HelpfulModal["CancelRequest | None"]):
     DEFAULT_CSS = """
     CancelDialog { align: center middle; }
     CancelDialog > #dialog {
-        width: 100%; max-width: 96; height: auto; max-height: 100%;
+        width: 100%; max-width: 96; height: auto; max-height: 100%; overflow-y: auto;
         border: thick $error; background: $surface; padding: 0 1;
     }
     CancelDialog #title { margin: 0 0 1 0; }
