@@ -35,6 +35,7 @@ from tui.core.identifiers import (
 )
 from tui.core.lifecycle import Done, NotSent, Why
 from tui.core.providers import registry
+from tui.core.vocabulary import plural
 from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime, sandbox_config
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ async def lookup(args: argparse.Namespace) -> int:
 
 def _confirm(request: CancelRequest) -> bool:
     what = (
-        f"{len(request.items)} item(s): " + ", ".join(i.id for i in request.items)
+        f"{plural(len(request.items), 'item')}: " + ", ".join(i.id for i in request.items)
         if request.items
         else "the whole order"
     )
@@ -199,7 +200,7 @@ def config_check() -> int:
     out = console()
     report = check_config()
     if not report.ok or report.settings is None:
-        out.print(t(f"{config_path()}: {len(report.problems)} problem(s)", "bold red"))
+        out.print(t(f"{config_path()}: {plural(len(report.problems), 'problem')}", "bold red"))
         for problem in report.problems:
             out.print(t(f"  - {problem}"))
         return exit_codes.USAGE
