@@ -561,3 +561,29 @@ async def test_no_color_means_no_colour_at_all(
         # What colour alone marked is marked otherwise: the cursor row in reverse.
         cursor = screen.results.get_component_rich_style("datatable--cursor")
         assert cursor.reverse
+
+
+async def test_a_digit_in_the_empty_reason_field_takes_the_preset(
+    make_app: AppFactory,
+) -> None:
+    """Tabbing into the reason's text field is no trap: while it is empty a digit takes
+    that preset (and focus goes to the list, where y sends); once it holds text, digits are
+    text."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, CancelDialog)
+        field = dialog.query_one(ReasonField)
+        field.input.focus()
+        await pilot.pause()
+        await pilot.press("3")
+        await pilot.pause()
+        assert field.value == "Fraud" and dialog.focused is field.preset_list
+        field.input.focus()
+        field.input.value = "call"
+        await pilot.press("end", "2")
+        assert field.value == "call2"
+        await pilot.press("escape", "escape")

@@ -5,8 +5,9 @@ Shared by the cancel dialog and the batch screen. The presets are a provider's r
 when it has them (Rx-Universe), else generic reasons; see
 :meth:`tui.host.CancelContext.presets`.
 
-Keys: while the preset list has focus, ``1`` to ``9`` pick a preset (bindings
-``stopline.reason.1`` … ``.9``) and any other letter starts free text with it (type-ahead);
+Keys: on the preset list, or in the text field while it is empty, ``1`` to ``9`` pick a
+preset (bindings ``stopline.reason.1`` … ``.9``); on the list any other letter starts free
+text with it (type-ahead);
 in the text field a few letters complete the first preset they begin (``enter`` or ``→``
 takes it), and ``escape`` leaves the field. ``up``/``down`` step through the presets; the
 owner binds them (its binding ids stay remappable) and calls :meth:`ReasonField.step`.
@@ -138,7 +139,7 @@ class ReasonField(Vertical):
         self,
         presets: Sequence[Preset],
         *,
-        placeholder: str = "or type a reason (a few letters complete a preset)",
+        placeholder: str = "1 to 9 take a preset, or type a reason (a few letters complete one)",
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -154,7 +155,8 @@ class ReasonField(Vertical):
             id="reason",
             compact=True,
             suggester=self._suggester(),
-            keys_when_empty=("question_mark",),
+            # Empty, a digit takes that preset (no reason starts with one) and ? helps.
+            keys_when_empty=("question_mark", *(str(n) for n in range(1, DIGITS + 1))),
             # Type-ahead focuses it with a letter in it, which must not get selected (and
             # replaced by the next letter).
             select_on_focus=False,
@@ -218,6 +220,10 @@ class ReasonField(Vertical):
     def action_pick(self, number: int) -> None:
         if 1 <= number <= len(self._presets):
             self._set(number - 1)
+            if self.input.has_focus:
+                # Picked from the empty field: on to the list, where y sends (in the field
+                # it would type a y).
+                self.screen.set_focus(self.preset_list)
 
     def completion(self, typed: str) -> int | None:
         """The preset a typed beginning completes (the first one it begins), if any."""

@@ -103,6 +103,7 @@ class BatchScreenBase(Screen[None]):
         self.phase = phase
         self.query_one(ContentSwitcher).current = phase
         self._show_row_detail(None)
+        self.query_one("#row-detail", Static).display = phase != "form"
         if phase == "form":
             if focus:
                 self.source.focus()

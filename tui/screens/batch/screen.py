@@ -185,7 +185,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
                 yield Static(id="run-title")
                 yield ProgressBar(id="progress", show_eta=False)
                 yield Static(id="counts")
-        yield Static(id="row-detail")
+        yield Static(id="row-detail")  # shown with the preview and the run
         yield Footer()
 
     def on_mount(self) -> None:
@@ -194,6 +194,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
             state=app.connection_state, demo=app.demo, read_only=app.read_only
         )
         self.query_one("#source", TextArea).focus()
+        self.query_one("#row-detail", Static).display = False
 
     # -- keys --------------------------------------------------------------------------------
 
