@@ -122,7 +122,7 @@ async def test_paste_preview_run_then_rerun_skips_settled(
         confirm = await run(pilot, screen)
         question = plain(confirm.question) + plain(confirm.detail or "")
         assert "Cancel 2 orders at Shoplazza (2)?" in question
-        assert "customer request" in question and "1 bad row, not sent." in question
+        assert "Reason: Customer request" in question and "1 bad row, not sent." in question
         batch = screen.batch_run
         assert batch is not None and not batch.stopped
         assert batch.summary.by_outcome() == {"complete": 1, "refused": 1}

@@ -38,7 +38,7 @@ class ConfirmScreen(HelpfulModal[bool]):
     }
     ConfirmScreen #question { width: auto; max-width: 66; }
     ConfirmScreen #detail { width: auto; max-width: 66; margin: 1 0 0 0; }
-    ConfirmScreen #answers { margin: 1 0 0 0; color: $text-muted; }
+    ConfirmScreen #answers { width: auto; margin: 1 0 0 0; color: $text-muted; }
     """
 
     def __init__(
