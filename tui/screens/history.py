@@ -318,7 +318,7 @@ class HistoryScreen(Screen[None]):
             " · reason: ",
             t(attempt.reason, max_chars=200),
         )
-        if attempt.message:
+        if attempt.message and attempt.message != attempt.reason:
             text.append(" · ")
             text.append(t(attempt.message, max_chars=200))
         note = self.recheck_notes.get(attempt.id)
