@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
 from tui import messages as msg
+from tui.core.console_state import remember_theme, remembered_theme
 from tui.screens.lookup import LookupScreen
 from tui.themes import DEFAULT_THEME, load_themes
 from tui.widgets.status_strip import ProviderInfo
@@ -54,10 +55,21 @@ def _batch_screen() -> Screen[None]:
     return BatchScreen()
 
 
-class StoplineApp(App[None]):
+class StoplineApp(App[None], inherit_bindings=False):
     TITLE = "Stopline"
+    # NO_COLOR: no colour reaches the terminal (see _no_colour_at_all), so whatever colour
+    # alone marked — a cursor, a selection — is shown in reverse instead.
+    CSS = """
+    Input:nocolor > .input--cursor { text-style: reverse; }
+    Input:nocolor > .input--selection { text-style: reverse; }
+    DataTable:nocolor:focus > .datatable--cursor { text-style: reverse bold; }
+    DataTable:nocolor > .datatable--header { text-style: bold underline; }
+    """
     COMMANDS = App.COMMANDS | {_palette_provider}
     SCREENS: ClassVar[dict[str, Callable[[], Screen[object]]]] = {"batch": _batch_screen}
+    # Textual's own ctrl+q is replaced by ours (inherit_bindings=False): the footer shows one
+    # key per action, the first live one in this order — q, or ctrl+q while a field has
+    # focus and q types a q.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "question_mark",
@@ -70,11 +82,19 @@ class StoplineApp(App[None]):
             "f1",
             "help",
             "Keys",
-            show=False,
             id="stopline.help_f1",
             tooltip="Show the keys valid right now (also inside text fields)",
         ),
         Binding("q", "quit", "Quit", id="stopline.quit", tooltip="Leave Stopline"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            id="stopline.quit_anywhere",
+            tooltip="Leave Stopline (also inside text fields)",
+        ),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
         Binding(
             "ctrl+p",
             "command_palette",
@@ -119,11 +139,28 @@ class StoplineApp(App[None]):
         self._closing = False
         self._floor: asyncio.Task[None] | None = None
         self._theme_override = theme
+        self._work: dict[str, Callable[[], str]] = {}
+        """Work in flight that quitting would drop: key → what it is, in words."""
+        self._asking_to_quit = False
+        if self.no_color:
+            self._no_colour_at_all()
         loaded = load_themes()
         for item in loaded.themes:
             self.register_theme(item)
         self.theme_problems = loaded.problems
-        self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+        self._remember_themes = False
+        """Set once the console is up: from then on a theme chosen is remembered."""
+        self.remembered_theme = remembered_theme()
+        first = theme or self.remembered_theme
+        self.theme = first if first in self.available_themes else DEFAULT_THEME
+
+    def _no_colour_at_all(self) -> None:
+        """``NO_COLOR``: Textual turns colours into greys unless the theme is ANSI; here no
+        colour at all is emitted, greys included (selection shows in reverse, see CSS)."""
+        from textual.filter import Monochrome, NoColor
+
+        self._filters = [f for f in self._filters if not isinstance(f, Monochrome | NoColor)]
+        self._filters.append(NoColor())
 
     # -- state the screens read --------------------------------------------------------------
 
@@ -196,6 +233,7 @@ class StoplineApp(App[None]):
     # -- life cycle --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
         self.push_screen(LookupScreen())
         if self._given_service is not None:
             self._use_service(self._given_service, None)
@@ -247,13 +285,14 @@ class StoplineApp(App[None]):
         settings = service.settings
         if settings.keymap:
             self.set_keymap(dict(settings.keymap))
-        wanted = self._theme_override or settings.theme
+        wanted = self._theme_override or self._wanted_theme(settings.theme)
         if wanted in self.available_themes:
             self.theme = wanted
         else:
             self.notify(
                 f"unknown theme {wanted!r}; using {self.theme}", severity="warning", markup=False
             )
+        self._remember_themes = True
         self._tell_screens(msg.ConsoleChanged(service_ready=True))
         if self._floor is None:
             # Not a worker: it lives as long as the app, and waiting for "all work to finish"
@@ -285,6 +324,23 @@ class StoplineApp(App[None]):
         finally:
             if flushing is not None:
                 flushing.cancel()
+
+    def _wanted_theme(self, configured: str) -> str:
+        """``STOPLINE_THEME`` for this session wins; then the theme last chosen in the
+        console; then the configured one."""
+        import os
+
+        if os.environ.get("STOPLINE_THEME", "").strip():
+            return configured
+        if self.remembered_theme in self.available_themes:
+            return self.remembered_theme
+        return configured
+
+    def _theme_chosen(self, theme: object) -> None:
+        """A theme chosen in the console (palette, Textual's picker) is the next start's."""
+        if self._remember_themes and not self._closing:
+            self.remembered_theme = self.theme
+            remember_theme(self.theme)
 
     def on_runtime_failed(self, message: msg.RuntimeFailed) -> None:
         self.problems = message.problems
@@ -321,7 +377,9 @@ class StoplineApp(App[None]):
         from tui.screens.help import HelpScreen, key_rows
 
         screen = self.screen
-        where = type(screen).__name__.removesuffix("Screen").lower() or "screen"
+        if isinstance(screen, HelpScreen):
+            return
+        where = getattr(screen, "HELP_TITLE", "") or type(screen).__name__.lower()
         self.push_screen(HelpScreen(key_rows(screen), where))
 
     def open_history(self) -> None:
@@ -357,8 +415,56 @@ class StoplineApp(App[None]):
         self.show_timings = not self.show_timings
         self._tell_screens(msg.ConsoleChanged())
 
+    # -- work in flight ------------------------------------------------------------------------
+
+    def hold_work(self, key: str, words: Callable[[], str]) -> None:
+        """Work in flight that quitting would drop (a cancel, a batch): ``q`` asks first."""
+        self._work[key] = words
+
+    def release_work(self, key: str) -> None:
+        self._work.pop(key, None)
+
+    def work_in_flight(self) -> list[str]:
+        return [words() for words in self._work.values()]
+
     async def action_quit(self) -> None:
+        busy = self.work_in_flight()
+        if busy and not self._asking_to_quit:
+            self._ask_to_quit(busy)
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         self.exit(return_code=(2 if self.config_problem else 1) if self.problems else 0)
+
+    def _ask_to_quit(self, busy: list[str]) -> None:
+        from rich.text import Text
+
+        from tui.screens.confirm import ConfirmScreen
+
+        detail = Text()
+        for index, words in enumerate(busy):
+            if index:
+                detail.append("\n")
+            detail.append("• ")
+            detail.append(words)
+        self._asking_to_quit = True
+
+        def answered(yes: bool | None) -> None:
+            self._asking_to_quit = False
+            if yes:
+                self._quit_now()
+
+        self.push_screen(
+            ConfirmScreen(
+                Text("Quit with work in flight?", style="bold"),
+                detail=detail,
+                yes="yes, quit",
+                no="no, stay",
+                title="Quit",
+            ),
+            callback=answered,
+        )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         # Ours cover keys and quit; keep Textual's theme picker and maximise.

@@ -7,6 +7,7 @@ top and the screens below it, with no import cycle between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -82,6 +83,12 @@ class ConsoleHost(Protocol):
     def open_batch(self) -> None: ...
 
     def action_help(self) -> None: ...
+
+    def hold_work(self, key: str, words: Callable[[], str]) -> None:
+        """Work in flight under ``key`` that quitting would drop: ``q`` asks first, saying
+        ``words()``."""
+
+    def release_work(self, key: str) -> None: ...
 
     def action_quit(self) -> object: ...
 

@@ -65,7 +65,7 @@ def test_exit_code_is_the_worst_outcome_in_the_documented_order(
     lines = [MISSING if kind == "not_found" else next(used[kind]) for kind in rows]
     code, out, err = batch(capsys, write(tmp_path / "f.txt", lines), "--yes")
     assert code == expected, (out, err)
-    assert f"{len(rows)} order(s):" in out
+    assert f"{len(rows)} orders:" in out
     assert "Traceback" not in err
     # An order the look-up does not find is not sent at all.
     assert len(cancel_calls(sandbox)) == sum(kind != "not_found" for kind in rows)

@@ -129,7 +129,13 @@ class StoplineService:
         provider = self.provider(key)
         started = time.perf_counter()
         if not provider.can_resolve(identifier):
-            return LookupResult(provider=key, identifier=identifier, state=LookupState.SKIPPED)
+            return LookupResult(
+                provider=key,
+                identifier=identifier,
+                state=LookupState.SKIPPED,
+                why_skipped=provider.spec.identifier_hint
+                or "it cannot resolve identifiers of this shape",
+            )
         try:
             order = await provider.lookup(identifier)
         except ProviderError as exc:

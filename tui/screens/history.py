@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from tui import messages as msg
 from tui.core.domain import Outcome
+from tui.core.providers import registry
 from tui.core.text import clean
 from tui.host import ConsoleHost, host
 from tui.screens.history_detail import AttemptDetailScreen
@@ -33,6 +34,7 @@ from tui.screens.history_rows import (
     OUTCOME_COLUMN,
     WORD_TONE,
     attempt_cells,
+    fit_widths,
     haystack,
     matches,
     needs_recheck,
@@ -40,6 +42,7 @@ from tui.screens.history_rows import (
 )
 from tui.themes import tones
 from tui.widgets.fasttable import ToneTable, preload
+from tui.widgets.fields import FieldLeft, TextField
 from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
 
@@ -67,8 +70,10 @@ class HistoryTable(ToneTable):
 
 
 class HistoryScreen(Screen[None]):
-    """The attempts table under a filter field; a status line says what is shown."""
+    """The attempts table under a filter field; a status line says what is shown, a line
+    under the table the highlighted attempt whole."""
 
+    HELP_TITLE = "history"
     AUTO_FOCUS = ""  # nothing: the table takes focus once the journal is read
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -76,7 +81,7 @@ class HistoryScreen(Screen[None]):
             "back",
             "Back",
             id="stopline.history.back",
-            tooltip="Back out: filter → table → the lookup screen",
+            tooltip="Back out: clear the filter, then back to the lookup screen",
         ),
         Binding(
             "slash",
@@ -105,6 +110,7 @@ class HistoryScreen(Screen[None]):
     HistoryScreen #history-status { height: 1; padding: 0 1; margin: 1 0 0 0; }
     HistoryScreen #history-body { height: 1fr; }
     HistoryScreen #history-note { padding: 1 1; }
+    HistoryScreen #history-row { height: 2; padding: 0 1; }
     """
 
     def __init__(self) -> None:
@@ -117,6 +123,8 @@ class HistoryScreen(Screen[None]):
         self.loaded = False
         self.problem: str | None = None
         self.checking: set[int] = set()
+        self.recheck_notes: dict[int, tuple[str, bool]] = {}
+        """Attempt id → what its latest re-check here found (and whether it failed)."""
         self._table: HistoryTable | None = None
         self._key_state: tuple[bool | None, ...] = ()
 
@@ -130,14 +138,16 @@ class HistoryScreen(Screen[None]):
         yield TopBar(id="topbar")
         with Horizontal(id="filter-row"):
             yield Label("Filter")
-            yield Input(
+            yield TextField(
                 placeholder="/ then order, provider, outcome or operator words",
                 id="filter",
                 compact=True,
+                keys_when_empty=("question_mark", "colon"),
             )
         yield Static(id="history-status")
         with Vertical(id="history-body"):
             yield Static(Text("Reading the journal…", style="dim"), id="history-note")
+        yield Static(id="history-row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -211,6 +221,7 @@ class HistoryScreen(Screen[None]):
         note = self.query_one("#history-note", Static)
         note.update(text)
         note.display = True
+        self.query_one("#history-row", Static).update("")
         self._refresh_keys()
 
     def apply_filter(self) -> None:
@@ -231,10 +242,13 @@ class HistoryScreen(Screen[None]):
         had_focus = self._table is not None and self._table.has_focus
         if self._table is not None:
             self._table.remove()
+        shown = [self.cells[i] for i in self.shown_rows]
         self._table = HistoryTable(
             COLUMNS,
-            [self.cells[i] for i in self.shown_rows],
+            shown,
             tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
+            column_widths=fit_widths(self.size.width, shown),
+            max_column_content_width=None,
             classes="history-table",
         )
         self.query_one("#history-body").mount(self._table)
@@ -246,6 +260,7 @@ class HistoryScreen(Screen[None]):
                 self._table.move_cursor(row=row)
         if had_focus or not self.filter_input.has_focus:
             self._table.focus()
+        self.call_after_refresh(self._show_row)
         self._refresh_keys()
 
     def _refresh_status(self) -> None:
@@ -281,7 +296,37 @@ class HistoryScreen(Screen[None]):
 
     @on(ToneTable.RowHighlighted, ".history-table")
     def _row_highlighted(self) -> None:
+        self._show_row()
         self._refresh_keys()
+
+    def _show_row(self) -> None:
+        """The highlighted attempt whole, and what its last re-check here found (each ``r``
+        replaces the one before)."""
+        attempt = self.highlighted()
+        line = self.query_one("#history-row", Static)
+        if attempt is None:
+            line.update("")
+            return
+        tone = tones(self.app.current_theme)
+        text = Text.assemble(
+            (f"#{attempt.id} ", "dim"),
+            (registry.label(attempt.provider), "bold"),
+            " ",
+            t(attempt.order_id, "bold", max_chars=64),
+            " · ",
+            t(attempt.operator, max_chars=40),
+            " · reason: ",
+            t(attempt.reason, max_chars=200),
+        )
+        if attempt.message and attempt.message != attempt.reason:
+            text.append(" · ")
+            text.append(t(attempt.message, max_chars=200))
+        note = self.recheck_notes.get(attempt.id)
+        if note is not None:
+            words, failed = note
+            text.append("\nre-check: ", style=tone["bad" if failed else "warn"])
+            text.append(t(words, max_chars=300))
+        line.update(text)
 
     @on(ToneTable.RowSelected, ".history-table")
     def _row_selected(self) -> None:
@@ -293,6 +338,7 @@ class HistoryScreen(Screen[None]):
             self.apply_filter()
 
     @on(Input.Submitted, "#filter")
+    @on(FieldLeft, "#filter")
     def _filter_submitted(self) -> None:
         if self._table is not None:
             self._table.focus()
@@ -344,13 +390,10 @@ class HistoryScreen(Screen[None]):
         return commands
 
     def action_back(self) -> None:
-        if isinstance(self.focused, Input):
-            if self.filter_input.value:
-                self.filter_input.value = ""
-            elif self._table is not None:
-                self._table.focus()
-            else:
-                self.dismiss()
+        """Outside the filter field (``escape`` there leaves it): clear the filter, then
+        back to the lookup screen."""
+        if self.filter_input.value:
+            self.filter_input.value = ""
             return
         self.dismiss()
 
@@ -417,23 +460,16 @@ class HistoryScreen(Screen[None]):
 
     @on(msg.AttemptRechecked)
     def _rechecked(self, message: msg.AttemptRechecked) -> None:
+        """Said under the table, in place of the attempt's previous re-check (a toast per
+        ``r`` would pile the same words up)."""
         self.checking.discard(message.attempt_id)
-        if message.failed:
-            self.notify(
-                clean(message.note, max_chars=300),
-                title=f"re-check of attempt {message.attempt_id} failed",
-                severity="error",
-                markup=False,
-            )
-        else:
-            self.notify(
-                clean(message.note, max_chars=300),
-                title=f"attempt {message.attempt_id} re-checked",
-                severity="information" if message.settled else "warning",
-                markup=False,
-            )
+        self.recheck_notes[message.attempt_id] = (
+            clean(message.note, max_chars=300),
+            message.failed,
+        )
         if message.attempt is not None:
             self._replace(message.attempt)
+        self._show_row()
         self._refresh_status()
         self._refresh_keys()
 

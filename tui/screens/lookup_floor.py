@@ -150,10 +150,21 @@ class LookupFloor(Screen[None]):
         lines = self.query(LinesPane)
         if not lines:
             return
-        if note is None:
+        if note is None or self._shown_in_outcome(self.floor_latest.get(self.highlighted or "")):
             lines.first().set_floor(None)
             return
         tone = tones(self.app.current_theme)
         lines.first().set_floor(
             Text.assemble(Text("journal: ", style="bold"), Text(note.words, style=tone[note.tone]))
         )
+
+    def _shown_in_outcome(self, attempt: Attempt | None) -> bool:
+        """Whether the outcome panel below already tells of ``attempt`` (this console's own
+        cancel, just made): the Lines pane does not say it twice."""
+        from tui.widgets.breakdown import BreakdownPanel
+
+        panels = self.query(BreakdownPanel)
+        if attempt is None or not panels:
+            return False
+        shown = panels.first().outcome
+        return shown is not None and shown.attempt_id == attempt.id

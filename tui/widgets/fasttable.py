@@ -40,10 +40,32 @@ def string_backend(columns: Sequence[str], rows: Sequence[Sequence[str]] = ()) -
 
 
 class ToneTable(DataTable):  # type: ignore[misc]
-    """A row-cursor fast table; the cells of ``tone_columns`` are coloured by their value."""
+    """A row-cursor fast table; the cells of ``tone_columns`` are coloured by their value.
+
+    It looks like every other table in the console (Textual's own): the header on the panel
+    colour, the cursor row in the block-cursor colours while focused and faint otherwise —
+    two different theme colours, so in 16 colours the header and the selected row still
+    differ — and in reverse when there is no colour at all (``NO_COLOR``).
+    """
 
     DEFAULT_CSS = """
-    ToneTable { height: 1fr; scrollbar-size-horizontal: 1; }
+    ToneTable { height: 1fr; scrollbar-size-horizontal: 1; background: $surface; }
+    ToneTable > .datatable--header {
+        text-style: bold; background: $panel; color: $foreground;
+    }
+    ToneTable:ansi > .datatable--header { background: ansi_default; text-style: bold underline; }
+    ToneTable > .datatable--even-row { background: $surface; }
+    ToneTable > .datatable--cursor {
+        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
+    ToneTable:focus > .datatable--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+        text-style: $block-cursor-text-style;
+    }
+    ToneTable:nocolor > .datatable--header { text-style: bold underline; }
+    ToneTable:nocolor:focus > .datatable--cursor { text-style: reverse bold; }
+    ToneTable > .datatable--hover { background: $surface; }
     """
 
     def __init__(

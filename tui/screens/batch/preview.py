@@ -37,7 +37,12 @@ from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.service import StoplineService
-from tui.screens.batch.base import PREVIEW_COLUMNS, PREVIEW_WIDTHS, BatchScreenBase
+from tui.screens.batch.base import (
+    PREVIEW_COLUMNS,
+    PREVIEW_WIDTHS,
+    BatchScreenBase,
+    fit_widths,
+)
 
 log = logging.getLogger("stopline.console")
 
@@ -119,12 +124,29 @@ class BatchPreviewing(BatchScreenBase):
             PREVIEW_COLUMNS,
             preview.cells,
             tone_columns={3: will_tone},
-            column_widths=PREVIEW_WIDTHS,
+            column_widths=fit_widths(PREVIEW_WIDTHS, self.size.width, flexible=2),
             max_column_content_width=None,
             classes="preview-table",
         )
         self.query_one("#preview", Vertical).mount(self._preview_table)
         self.show_phase("preview")
+
+    @on(ToneTable.RowHighlighted, ".preview-table")
+    def _preview_highlighted(self, event: ToneTable.RowHighlighted) -> None:
+        preview = self.preview
+        row = event.cursor_row
+        if preview is None or not 0 <= row < len(preview.cells):
+            return
+        line, provider, order, will, items = preview.cells[row]
+        self._show_row_detail(
+            Text.assemble(
+                (f"line {line}", "bold"),
+                f" · {provider} " if provider else " · ",
+                (order, "bold"),
+                f" · {will}",
+                f" · {items}" if items else "",
+            )
+        )
 
     def preview_summary(self, preview: BatchPreview) -> Text:
         return preview_text(preview.summary, tones(self.app.current_theme))
