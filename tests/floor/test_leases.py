@@ -107,6 +107,25 @@ def test_a_machine_whose_clock_runs_ahead_still_reads_a_live_lease_as_live(
     assert cancelled_units(sandbox) == 1
 
 
+def test_a_machine_whose_journal_clock_lags_still_writes_leases_that_hold(
+    machine_a: Machine, machine_b: Machine, sandbox: SandboxServer
+) -> None:
+    """A's idea of the server's time lags two minutes (its machine slept, and a clock that
+    stopped meanwhile told the journal nothing). Its leases are still written in the
+    server's own time, so B is held while A's cancel is handled: one unit cancelled."""
+    control.add_fault(
+        machine_a.root_url, provider="ordermesh", mode="latency", latency_ms=4000,
+        operations=["cancel"], count=1,
+    )
+    a = start(machine_a, "machine-a", env={"FLOOR_JOURNAL_BEHIND_S": "120"})
+    sent_row(machine_a.env["STOPLINE_JOURNAL_URL"])
+    b_code, b_out = ended(start(machine_b, "machine-b"))
+    a_code, a_out = ended(a)
+    assert b_code == HELD, b_out
+    assert a_code == 0 and a_out["outcome"] == "complete", a_out
+    assert cancelled_units(sandbox) == 1
+
+
 def test_a_cancel_cut_off_at_its_budget_is_sent_once_by_the_other_machine_after_its_lease(
     machine_a: Machine,
     machine_b: Machine,

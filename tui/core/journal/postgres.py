@@ -10,11 +10,12 @@ reached raises :class:`JournalError`, and nothing is sent.
 Identity: ``operator`` is set by the database (the session's role), never by Stopline; what
 STOPLINE_OPERATOR says is stored beside it as ``display_name``.
 
-Time is the server's. When the journal opens it reads the server's clock once, and from
-then on tells the time as that reading plus the monotonic time elapsed since — so a machine
-whose own clock is wrong, or steps (NTP, a resumed VM), still writes the server's time.
-Whether a lease is still running is asked of the server itself, in every read
-(:attr:`Attempt.lease_live`): no machine's clock decides whether another's attempt is over.
+Time is the server's. A lease is written as the server's ``now()`` plus its length, and
+whether it still runs is asked of the server in every read (:attr:`Attempt.lease_live`): no
+machine's clock decides whether another's attempt is over. For the rest (when an attempt
+started, was sent), the journal reads the server's clock once when it opens and tells the
+time as that reading plus the time elapsed since, on a clock that neither steps nor stops
+while the machine sleeps (:mod:`tui.core.elapsed`).
 
 One idea, kept whole: the shared journal on PostgreSQL (its schema and import live beside it).
 """
@@ -23,13 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
+from tui.core.elapsed import elapsed_s
 from tui.core.journal.fields import SELECT_LIST
 from tui.core.journal.model import (
     Attempt,
@@ -107,7 +108,7 @@ class PostgresJournal:
         self.url = url
         self._where = redacted_url(url)
         self._clock_anchor: tuple[datetime, float] | None = None
-        """(the server's time, ``time.monotonic()`` at that moment), read on connecting."""
+        """(the server's time, :func:`elapsed_s` at that moment), read on connecting."""
         self._migrate_on_open = migrate
         self._operators_role = operators_role
         self._sizes = (min_size, max_size)
@@ -178,18 +179,23 @@ class PostgresJournal:
         return self._where
 
     def now(self) -> datetime:
-        """The server's time, told by the monotonic clock since it was read (immune to this
-        machine's clock being wrong or stepping); this machine's clock until connected."""
+        """The server's time, told by the time elapsed since it was read (immune to this
+        machine's clock being wrong, stepping or sleeping); this machine's clock until
+        connected."""
         if self._clock_anchor is None:
             return utcnow()
         server, at = self._clock_anchor
-        return server + timedelta(seconds=time.monotonic() - at)
+        return server + timedelta(seconds=elapsed_s() - at)
+
+    def _lease_s(self, lease_until: datetime) -> float:
+        """``lease_until`` as a length from now: written as the server's ``now()`` plus it."""
+        return (lease_until - self.now()).total_seconds()
 
     async def _measure_clock(self) -> None:
         async with self._connection() as conn:
-            sent = time.monotonic()
+            sent = elapsed_s()
             row = await (await conn.execute("SELECT now()")).fetchone()
-            back = time.monotonic()
+            back = elapsed_s()
         assert row is not None
         server: datetime = row[0]
         self._clock_anchor = (server.astimezone(UTC), (sent + back) / 2)
@@ -292,11 +298,13 @@ class PostgresJournal:
                         cursor = await conn.execute(
                             f"INSERT INTO {TABLE} (started_at, lease_until, display_name, host,"
                             " pid, pid_started, provider, order_id, reason, reason_code, items,"
-                            " state, open) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                            " %s::jsonb, 'claimed', true) RETURNING id",
+                            " state, open) VALUES (%s,"
+                            " now() + make_interval(secs => %s::float8), %s, %s, %s, %s, %s,"
+                            " %s, %s, %s, %s::jsonb, 'claimed', true)"
+                            " RETURNING id",
                             (
                                 now,
-                                lease_until,
+                                self._lease_s(lease_until),
                                 holder.operator,
                                 holder.host,
                                 holder.pid,
@@ -343,9 +351,10 @@ class PostgresJournal:
 
     async def mark_sent(self, attempt_id: int, before: Order, *, lease_until: datetime) -> None:
         await self._change(
-            f"UPDATE {TABLE} SET state = 'sent', sent_at = %s, lease_until = %s,"
+            f"UPDATE {TABLE} SET state = 'sent', sent_at = %s,"
+            " lease_until = now() + make_interval(secs => %s::float8),"
             " before = %s::jsonb WHERE id = %s AND state = 'claimed'",
-            (self.now(), lease_until, before.model_dump_json(), attempt_id),
+            (self.now(), self._lease_s(lease_until), before.model_dump_json(), attempt_id),
             attempt_id,
             "claimed",
         )
@@ -367,7 +376,7 @@ class PostgresJournal:
                 " duration_ms = %s, open = CASE WHEN %s = 'unknown' THEN open ELSE false END,"
                 " finished_at = COALESCE(finished_at, %s),"
                 " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE %s END,"
-                " lease_until = LEAST(lease_until, %s::timestamptz)"
+                " lease_until = LEAST(lease_until, now() + make_interval(secs => %s::float8))"
                 " WHERE id = %s AND (state = 'sent' OR (state = 'finished' AND open))",
                 (
                     *self._outcome_values(outcome),
@@ -375,7 +384,7 @@ class PostgresJournal:
                     outcome.outcome.value,
                     now,
                     now,
-                    lease_until,
+                    None if lease_until is None else self._lease_s(lease_until),
                     attempt_id,
                 ),
             )
@@ -411,7 +420,12 @@ class PostgresJournal:
         return False
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         sql = (
             f"UPDATE {TABLE} SET state = 'finished', outcome = %s, confirmed = %s,"
@@ -420,19 +434,22 @@ class PostgresJournal:
             " open = CASE WHEN %s = 'unknown' THEN open ELSE false END"
             " WHERE id = %s AND state IN ('sent', 'finished')"
         )
-        if only_if_open:
-            sql += " AND open"
-        params = (
+        params: list[Any] = [
             *self._outcome_values(outcome),
             self.now(),
             outcome.outcome.value,
             attempt_id,
-        )
+        ]
+        if only_if_open:
+            sql += " AND open"
+        if if_version is not None:
+            sql += " AND version = %s"
+            params.append(if_version)
         async with self._connection() as conn:
             cursor = await conn.execute(sql, params)
             if cursor.rowcount:
                 return True
-            if only_if_open:
+            if only_if_open or if_version is not None:
                 exists = await (
                     await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
                 ).fetchone()

@@ -42,6 +42,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from tui.core.elapsed import elapsed_s
 from tui.core.errors import (
     CircuitOpen,
     OutcomeUncertain,
@@ -62,8 +63,8 @@ Sleep = Callable[[float], Awaitable[None]]
 SEND_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "stopline_send_by", default=None
 )
-"""The event loop's time after which no request of the call being made may leave; set by the
-cancel lifecycle around a cancel, unset (None) otherwise."""
+"""The moment, on :func:`~tui.core.elapsed.elapsed_s`, after which no request of the call
+being made may leave; set by the cancel lifecycle around a cancel, unset (None) otherwise."""
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _LOST_AFTER_SEND = (
@@ -294,7 +295,7 @@ class ProviderHttp:
             if self._before_send is not None:
                 await self._before_send()
             send_by = SEND_BY.get()
-            if send_by is not None and asyncio.get_running_loop().time() >= send_by:
+            if send_by is not None and elapsed_s() >= send_by:
                 # Every earlier try of this call was answered "not applied" (a 429, a 401, a
                 # refused connection) or it would not be retried: nothing took effect.
                 raise ProviderUnavailable(
