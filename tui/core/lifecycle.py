@@ -65,12 +65,13 @@ from tui.core.domain import (
     Order,
     Outcome,
 )
+from tui.core.elapsed import elapsed_s
 from tui.core.errors import ProviderError
 from tui.core.evidence import compare
 from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
-from tui.core.journal.model import Attempt, AttemptState, Claim, Holder, JournalError
-from tui.core.journal.rows import OVERRULED_WARNING
+from tui.core.journal.model import Attempt, AttemptState, Claim, Holder
+from tui.core.outcome_recorder import OutcomeRecorder
 from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
@@ -138,6 +139,11 @@ class CancelLifecycle:
         self.journal = journal
         self._sleep = sleep
         self._clock = clock or journal.now
+        self.recorder = OutcomeRecorder(journal, self._clock)
+
+    async def aclose(self) -> None:
+        """Before the journal closes: a last try for any answer it refused meanwhile."""
+        await self.recorder.aclose()
 
     def now(self) -> datetime:
         """The journal's time (every machine on a shared journal compares on it)."""
@@ -304,7 +310,7 @@ class CancelLifecycle:
         attempt_id = claim.attempt_id
         try:
             earlier = claim.earlier  # read in the claim's own transaction
-            stop = self._earlier_decides(request, earlier, resume=resume)
+            stop = await self._earlier_decides(request, earlier, resume=resume)
             if stop is not None:
                 await self.journal.withdraw(attempt_id, stop.message)
                 return stop
@@ -313,8 +319,20 @@ class CancelLifecycle:
                     f"sent again: attempt #{earlier.id} failed ({earlier.message or 'error'})"
                 )
             provider = self._provider(request.provider)
+            budget = self._send_budget_s(request.provider)
             try:
-                order = await provider.lookup(request.order_id)
+                # Bounded like the send: the claim's lease must outlast it.
+                async with asyncio.timeout(budget):
+                    order = await provider.lookup(request.order_id)
+            except TimeoutError:
+                return await self._not_sent_by_lookup(
+                    attempt_id,
+                    request,
+                    Why.LOOKUP_FAILED,
+                    "not sent: the order could not be looked up first (no answer within "
+                    f"{budget:g} s)",
+                    Outcome.ERROR,
+                )
             except ProviderError as exc:
                 return await self._not_sent_by_lookup(
                     attempt_id,
@@ -381,25 +399,6 @@ class CancelLifecycle:
             ),
         )
 
-    async def _release_unsent(self, attempt_id: int, request: CancelRequest) -> None:
-        """The write-ahead was interrupted and the request never left: withdraw the claim —
-        or, if the write-ahead landed anyway, finish the attempt as not applied (this
-        process knows that nothing was sent). If the journal cannot say, it stays as it is
-        and is reconciled later."""
-        await self._withdraw_quietly(attempt_id, "withdrawn: stopped before sending")
-        try:
-            row = await self.journal.get(attempt_id)
-            if row is not None and row.state is AttemptState.SENT:
-                unsent = CancelOutcome(
-                    provider=request.provider,
-                    order_id=request.order_id,
-                    outcome=Outcome.ERROR,
-                    message="stopped before the request left: nothing was sent",
-                )
-                await self.journal.finish(attempt_id, unsent, 0.0)
-        except Exception:
-            log.debug("could not release attempt %s", attempt_id, exc_info=True)
-
     async def _withdraw_quietly(self, attempt_id: int, why: str) -> None:
         try:
             await asyncio.shield(self.journal.withdraw(attempt_id, why))
@@ -407,97 +406,123 @@ class CancelLifecycle:
             # Already withdrawn, or the journal is gone: a dead claim is taken over later.
             log.debug("could not withdraw attempt %s", attempt_id, exc_info=True)
 
-    def _earlier_decides(
+    async def _earlier_decides(
         self, request: CancelRequest, earlier: Attempt | None, *, resume: bool
     ) -> NotSent | None:
+        """What the order's earlier attempts say before anything is sent: a batch run again
+        skips what settled earlier for the same items (any earlier attempt, not only the
+        latest: another cancel of the order may have come between); an initiated
+        asynchronous cancel is awaited until a look-up confirms it — never sent again."""
         if earlier is None or earlier.state is not AttemptState.FINISHED:
             return None
-        outcome = earlier.outcome
-        if (
-            resume
-            and earlier.settled
-            and outcome is not Outcome.ERROR
-            and _same_items(earlier.items, request.items)
-        ):
-            return NotSent(
-                request,
-                Why.SETTLED_EARLIER,
-                f"settled earlier: attempt #{earlier.id} was {outcome.value.replace('_', ' ')}",
-                attempt=earlier,
-                outcome=earlier.as_outcome(),
-            )
+        if resume:
+            done = await self._settled_for_same_items(request, earlier)
+            if done is not None:
+                return NotSent(
+                    request,
+                    Why.SETTLED_EARLIER,
+                    f"settled earlier: attempt #{done.id} was "
+                    f"{done.outcome.value.replace('_', ' ')}",
+                    attempt=done,
+                    outcome=done.as_outcome(),
+                )
         provider = self._provider(request.provider)
         if (
             provider.cancel_is_async
-            and outcome in (Outcome.COMPLETE, Outcome.PARTIAL)
+            and earlier.outcome in (Outcome.COMPLETE, Outcome.PARTIAL)
             and not earlier.confirmed
-            and earlier.lease_until is not None
-            and self._clock()
-            < earlier.lease_until + timedelta(seconds=self.settings.confirm_timeout_s)
         ):
+            checked = await self.reconcile(earlier)
+            if checked.attempt.confirmed:
+                return None  # it took effect: the look-up under the claim says what is left
             return NotSent(
                 request,
                 Why.AWAITING_CONFIRMATION,
                 f"{self.holder_words(earlier)} initiated the cancel and {provider.label} has "
-                "not confirmed it yet; nothing was sent. Re-check it instead.",
-                attempt=earlier,
-                outcome=earlier.as_outcome(),
+                f"not confirmed it yet ({checked.words}); nothing was sent — an initiated "
+                f"cancel is not sent again. Re-check it, or take it up with {provider.label}.",
+                attempt=checked.attempt,
+                outcome=checked.attempt.as_outcome(),
             )
         return None
+
+    async def _settled_for_same_items(
+        self, request: CancelRequest, latest: Attempt
+    ) -> Attempt | None:
+        """The latest earlier attempt that settled (not as an error) asking for the same
+        items as ``request``."""
+
+        def same(attempt: Attempt) -> bool:
+            return (
+                attempt.state is AttemptState.FINISHED
+                and attempt.settled
+                and attempt.outcome is not Outcome.ERROR
+                and _same_items(attempt.items, request.items)
+            )
+
+        if same(latest):
+            return latest
+        earlier = await self.journal.attempts(
+            limit=None, provider=request.provider, order_id=request.order_id
+        )
+        return next((a for a in earlier if a.id < latest.id and same(a)), None)
 
     async def _send(
         self, ready: _Ready, attempt_id: int, current: _Round, *, confirm: bool
     ) -> AsyncIterator[CancelEvent]:
         request, before = ready.request, ready.before
         provider = self._provider(request.provider)
+        section = self._section(request.provider)
         budget = self._send_budget_s(request.provider)
-        # The deadline is taken before the write-ahead and the lease from the same moment, so
-        # the lease ends at least the settle time after the last byte may leave.
-        send_by = asyncio.get_running_loop().time() + budget
-        lease = self._clock() + timedelta(seconds=budget + self._section(request.provider).settle_s)
+        # The deadlines are taken before the write-ahead and the lease from the same moment,
+        # so the lease ends at least the settle time after the last byte may leave.
+        cut_off_at = asyncio.get_running_loop().time() + budget
+        send_by = elapsed_s() + budget
+        lease = self._clock() + timedelta(seconds=budget + section.settle_s)
         try:
             await self.journal.mark_sent(attempt_id, before, lease_until=lease)
         except BaseException:
             # Stopped (or failed) during the write-ahead: nothing left, so the attempt must
             # not outlive us as held or unknown.
-            await asyncio.shield(self._release_unsent(attempt_id, request))
+            await self.recorder.unsent(attempt_id, request)
             raise
         notes = tuple(current.notes)
         yield Sending(ready.resolved, attempt_id, before, notes)
         started = time.perf_counter()
-        budget_set = SEND_BY.set(send_by)
+        answer: CancelOutcome | None = None
         try:
-            async with asyncio.timeout_at(send_by):
-                outcome = await provider.cancel(ready.resolved)
-        except TimeoutError:
-            outcome = CancelOutcome(
-                provider=request.provider,
-                order_id=request.order_id,
-                outcome=Outcome.UNKNOWN,
-                message=f"no answer within the {budget:g} s allowed for sending, retries "
-                "included",
-            )
+            budget_set = SEND_BY.set(send_by)
+            try:
+                async with asyncio.timeout_at(cut_off_at):
+                    outcome = await provider.cancel(ready.resolved)
+            except TimeoutError:
+                outcome = CancelOutcome(
+                    provider=request.provider,
+                    order_id=request.order_id,
+                    outcome=Outcome.UNKNOWN,
+                    message=f"no answer within the {budget:g} s allowed for sending, "
+                    "retries included",
+                )
+            finally:
+                SEND_BY.reset(budget_set)
+            answer = outcome = outcome.model_copy(update={"attempt_id": attempt_id})
+            if outcome.outcome is Outcome.UNKNOWN:
+                answer = outcome = await self._settle_from_lookup(
+                    outcome, request, before, window_over=False, window_end=lease
+                )
+            duration_ms = (time.perf_counter() - started) * 1000
+            outcome = await self.recorder.answer(attempt_id, outcome, duration_ms)
         except asyncio.CancelledError:
-            await self._stopped_in_flight(attempt_id, request, started)
-            raise
-        finally:
-            SEND_BY.reset(budget_set)
-        outcome = outcome.model_copy(update={"attempt_id": attempt_id})
-        if outcome.outcome is Outcome.UNKNOWN:
-            outcome = await self._settle_from_lookup(
-                outcome, request, before, window_over=False, window_end=lease
+            # Stopped after the request left — during the send, the look-up that settles an
+            # unknown, or the journal write: what is known is recorded, never left "sent".
+            await self.recorder.stopped(
+                attempt_id,
+                request,
+                answer,
+                (time.perf_counter() - started) * 1000,
+                section.settle_s,
             )
-        duration_ms = (time.perf_counter() - started) * 1000
-        try:
-            recorded = await self.journal.finish(attempt_id, outcome, duration_ms)
-            if not recorded:
-                outcome = await self._answer_after_reconciled(attempt_id, outcome)
-        except JournalError as exc:
-            # The request left: its answer must still reach the operator. The attempt stays
-            # ``sent`` in the journal (open, unknown), reconciled before anything is re-sent.
-            log.error("journal: could not record attempt %s: %s", attempt_id, exc)
-            note = f"journal write failed; attempt {attempt_id} reads as unknown there"
-            outcome = outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
+            raise
         follow = (
             confirm
             and provider.cancel_is_async
@@ -510,82 +535,69 @@ class CancelLifecycle:
                 outcome = event.outcome
         yield Done(request, outcome, notes)
 
-    async def _answer_after_reconciled(
-        self, attempt_id: int, outcome: CancelOutcome
-    ) -> CancelOutcome:
-        """The answer came after another process had reconciled the attempt: say so, and
-        what the journal now keeps."""
-        kept = await self.journal.get(attempt_id)
-        if kept is not None and OVERRULED_WARNING in kept.warnings:
-            note = f"attempt {attempt_id}: {OVERRULED_WARNING}"
-        else:
-            kept_as = kept.outcome.value if kept is not None else "unknown"
-            note = (
-                f"attempt {attempt_id} had been reconciled by another process ({kept_as}) "
-                "before this answer came; the journal keeps both"
-            )
-        return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
-
-    async def _stopped_in_flight(
-        self, attempt_id: int, request: CancelRequest, started: float
-    ) -> None:
-        """Stopped (ctrl-c, a newer action) while the request was in flight: finish the
-        attempt ``unknown`` with its lease shortened to the settle time from now — whatever
-        left may still take effect until then — so it is reconciled, here or anywhere, and
-        not read as still being sent by this process."""
-        stopped = CancelOutcome(
-            provider=request.provider,
-            order_id=request.order_id,
-            outcome=Outcome.UNKNOWN,
-            message="stopped while the request was in flight",
-        )
-        settle = timedelta(seconds=self._section(request.provider).settle_s)
-        try:
-            await asyncio.shield(
-                self.journal.finish(
-                    attempt_id,
-                    stopped,
-                    (time.perf_counter() - started) * 1000,
-                    lease_until=self._clock() + settle,
-                )
-            )
-        except Exception:
-            # The row stays ``sent``; this process no longer holds it (not in ACTIVE), so
-            # it is reconciled here, and elsewhere once this process stops.
-            log.warning("journal: could not record attempt %s as stopped", attempt_id)
-
     async def _follow(
         self, request: CancelRequest, outcome: CancelOutcome, before: Order, lease: datetime
     ) -> AsyncIterator[Updated]:
-        """Poll the look-up until it confirms an initiated cancel (or settles an unknown)."""
+        """Poll the look-up until it confirms an initiated cancel (or settles an unknown).
+        What it sees is written only if nobody else wrote the attempt since the follower
+        last did: once another process has settled it (a re-check, or a reconciliation that
+        found it not applied and sent again), that stands and the following ends."""
         poll = self.settings.confirm_poll_s
         limit = self.settings.confirm_timeout_s
         deadline = time.monotonic() + limit
         current = outcome
         polls = 0
-        assert outcome.attempt_id is not None
+        attempt_id = outcome.attempt_id
+        assert attempt_id is not None
+        seen = await self.journal.get(attempt_id)
         while next_step(current) is NextStep.RECHECK:
             if time.monotonic() >= deadline:
-                recorded = await self.journal.get(outcome.attempt_id)
-                if recorded is not None and recorded.confirmed:
-                    # Another process (a re-check elsewhere) confirmed it meanwhile.
-                    yield Updated(request, recorded.as_outcome(), polls)
-                    return
-                gave_up = with_recheck_note(
+                current = with_recheck_note(
                     current, f"not confirmed after {limit:.0f} s; re-check later"
                 )
-                await self.journal.settle(outcome.attempt_id, gave_up)
-                yield Updated(request, gave_up, polls)
-                return
-            await self._sleep(poll)
-            polls += 1
-            checked = await self._settle_from_lookup(
-                current, request, before, window_over=False, window_end=lease
-            )
-            if checked.outcome != current.outcome or checked.confirmed != current.confirmed:
+            else:
+                await self._sleep(poll)
+                polls += 1
+                checked = await self._settle_from_lookup(
+                    current, request, before, window_over=False, window_end=lease
+                )
+                if checked.outcome == current.outcome and checked.confirmed == current.confirmed:
+                    continue
                 current = checked
-                await self.journal.settle(outcome.attempt_id, current)
+            written = seen is not None and await self._settle_unless_settled(seen, current)
+            fresh = await self.journal.get(attempt_id)
+            if not written:
+                if fresh is not None:
+                    note = (
+                        f"attempt {attempt_id} was settled by another process meanwhile: "
+                        f"{fresh.outcome.value}{' (confirmed)' if fresh.confirmed else ''}"
+                    )
+                    settled = fresh.as_outcome()
+                    current = settled.model_copy(update={"warnings": [*settled.warnings, note]})
                 yield Updated(request, current, polls)
+                return
+            seen = fresh
+            yield Updated(request, current, polls)
+            if time.monotonic() >= deadline:
+                return
+
+    async def _settle_unless_settled(self, seen: Attempt, outcome: CancelOutcome) -> bool:
+        """Write ``outcome`` over the attempt as last ``seen`` — compare and set — unless
+        another process has meanwhile changed what it stands at (its state, outcome,
+        confirmation, or whether it holds its order): that stands. A write that changed
+        none of these (a re-check that found nothing new) does not count."""
+
+        def standing(a: Attempt) -> tuple[object, ...]:
+            return (a.state, a.outcome, a.confirmed, a.open)
+
+        for _ in range(3):
+            if await self.journal.settle(seen.id, outcome, if_version=seen.version):
+                return True
+            fresh = await self.journal.get(seen.id)
+            if fresh is None or standing(fresh) != standing(seen):
+                return False
+            seen = fresh
+        return False
 
     # -- reconciliation --------------------------------------------------------------------
 
@@ -598,10 +610,15 @@ class CancelLifecycle:
         window_over: bool,
         window_end: datetime | None = None,
     ) -> CancelOutcome:
-        """``outcome`` as a look-up of the order now, compared with ``before``, settles it."""
+        """``outcome`` as a look-up of the order now, compared with ``before``, settles it.
+        The look-up is bounded like a send (a claim may be waiting on it)."""
         provider = self._provider(request.provider)
+        budget = self._send_budget_s(request.provider)
         try:
-            now = await provider.lookup(request.order_id)
+            async with asyncio.timeout(budget):
+                now = await provider.lookup(request.order_id)
+        except TimeoutError:
+            return with_recheck_note(outcome, f"look-up gave no answer within {budget:g} s")
         except ProviderError as exc:
             return with_recheck_note(outcome, f"look-up failed ({exc.message})")
         if now is None:
@@ -634,7 +651,7 @@ class CancelLifecycle:
             window_over=window_over and attempt.open,
             window_end=window_end,
         )
-        changed = await self.journal.settle(attempt.id, checked, only_if_open=attempt.open)
+        changed = await self._settle_unless_settled(attempt, checked)
         fresh = await self.journal.get(attempt.id) or attempt
         if not changed:
             return Reconciled(Verdict.SETTLED, fresh, "another process settled it meanwhile")

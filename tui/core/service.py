@@ -91,6 +91,7 @@ class StoplineService:
 
     async def aclose(self) -> None:
         try:
+            await self.lifecycle.aclose()
             await asyncio.gather(*(p.aclose() for p in self.providers.values()))
         finally:
             await self._journal.aclose()

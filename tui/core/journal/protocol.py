@@ -77,11 +77,17 @@ class AttemptJournal(Protocol):
         ...
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         """Record a later confirmation or reconciliation; release the claim once settled.
         With ``only_if_open``, change nothing (and return False) if another process has
-        released it meanwhile."""
+        released it meanwhile; with ``if_version``, if anything wrote it since it was read
+        at that version (compare and set)."""
         ...
 
     async def get(self, attempt_id: int) -> Attempt | None: ...

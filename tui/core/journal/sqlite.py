@@ -202,10 +202,15 @@ class SqliteJournal:
         return recorded
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         changed: bool = await self._write(
-            "settle", attempt_id, outcome, only_if_open=only_if_open
+            "settle", attempt_id, outcome, only_if_open=only_if_open, if_version=if_version
         )
         return changed
 

@@ -109,7 +109,9 @@ class SqliteStore:
         migrations: Sequence[Migration] = MIGRATIONS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.path = Path(path).expanduser()
+        # Resolved: one file is one journal however it is spelt (a symlink, a relative
+        # path) — this process's claims on it are told apart by it.
+        self.path = Path(path).expanduser().resolve()
         self.busy_timeout_ms = busy_timeout_ms
         self._migrations = tuple(migrations)
         self._clock = clock
@@ -332,10 +334,17 @@ class SqliteStore:
             return self._finish(conn, attempt_id, outcome, duration_ms, lease_until=lease_until)
 
     def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         with self._write(durable=False) as conn:
-            return self._settle(conn, attempt_id, outcome, only_if_open=only_if_open)
+            return self._settle(
+                conn, attempt_id, outcome, only_if_open=only_if_open, if_version=if_version
+            )
 
     def write_group(self, calls: Sequence[GroupedWrite]) -> list[Any]:
         """Run several writes in ONE transaction, each in a savepoint of its own, and commit
@@ -501,6 +510,7 @@ class SqliteStore:
         outcome: CancelOutcome,
         *,
         only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         now = stamp(self._clock())
         sql = (
@@ -511,13 +521,15 @@ class SqliteStore:
             f" version = {_NEXT_VERSION}"
             " WHERE id = ? AND state IN ('sent', 'finished')"
         )
+        params: list[Any] = [*outcome_values(outcome), now, outcome.outcome.value, attempt_id]
         if only_if_open:
             sql += " AND open = 1"
-        cursor = conn.execute(
-            sql, (*outcome_values(outcome), now, outcome.outcome.value, attempt_id)
-        )
+        if if_version is not None:
+            sql += " AND version = ?"
+            params.append(if_version)
+        cursor = conn.execute(sql, params)
         if cursor.rowcount == 0:
-            if only_if_open:
+            if only_if_open or if_version is not None:
                 exists = conn.execute(
                     "SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)
                 ).fetchone()
