@@ -27,6 +27,7 @@ from tui.runtime import env_to_overrides
 from tui.sandbox import SandboxServer, control
 from tui.sandbox.showcase import SHOPLAZZA_OPEN_ID
 from tui.screens.history import HistoryScreen
+from tui.screens.history_rows import COLUMNS
 from tui.screens.lookup import LookupScreen
 from tui.widgets.floor_line import FloorLine
 
@@ -105,14 +106,14 @@ async def test_another_process_cancel_shows_live_on_one_machine(
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.loaded)
         history = app.screen
         assert isinstance(history, HistoryScreen)
-        assert [cells[1] for cells in history.cells] == ["ana"]
+        assert [cells[COLUMNS.index("operator")] for cells in history.cells] == ["ana"]
         # A new attempt while the history is open appears at the top, live.
         again = env_machine.run(
             "cancel", "670e58fe7741035996cf7d21", "-p", "ordermesh", "-r", "x", "--yes"
         )
         assert again.returncode in (0, 4), again.stderr
         await until(pilot, lambda: len(history.cells) == 2)
-        assert history.cells[0][3] == "670e58fe7741035996cf7d21"
+        assert history.cells[0][COLUMNS.index("order")] == "670e58fe7741035996cf7d21"
     await journal.aclose()
 
 
@@ -134,8 +135,9 @@ async def test_a_console_on_machine_b_hears_of_machine_a_by_notification(
         await asyncio.sleep(0.5)  # the console is listening
         done = await asyncio.to_thread(machine_a.run, *CANCEL)
         assert done.returncode == 0, done.stderr
-        took = await until(pilot, lambda: any(c[1] == "ana" for c in history.cells), 10.0)
+        who, order, outcome = (COLUMNS.index(c) for c in ("operator", "order", "outcome"))
+        took = await until(pilot, lambda: any(c[who] == "ana" for c in history.cells), 10.0)
         # Well before the 30 s poll: the notification brought it (typically ~0.2 s here).
         assert took < 10.0
-        (row,) = [c for c in history.cells if c[1] == "ana"]
-        assert row[3] == SHOPLAZZA_OPEN_ID and row[4] == "COMPLETE"
+        (row,) = [c for c in history.cells if c[who] == "ana"]
+        assert row[order] == SHOPLAZZA_OPEN_ID and row[outcome] == "COMPLETE"
