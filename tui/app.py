@@ -3,6 +3,10 @@
 Build it with a runtime factory (the program: settings, sandbox and service are opened in a
 thread after the first frame) or with a ready :class:`StoplineService` (tests, scripts).
 The app owns the service and closes it, and the runtime, when it unmounts.
+
+One idea, kept whole: the console's host — the one object every screen asks
+(:class:`tui.host.ConsoleHost`) for the service, the providers' state, read-only and the
+work in flight; its parts are the host's answers, and split they would each need the others.
 """
 
 from __future__ import annotations
