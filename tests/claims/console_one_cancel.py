@@ -16,10 +16,14 @@ async def main(provider: str, order: str, stay: float) -> None:
     service = open_runtime().open_service()
     request = CancelRequest(provider=provider, order_id=order, reason="stock-out")
     final = None
-    async for event in service.cancel_events(request, confirm=True):
-        final = event
-    outcome = final.outcome.model_dump(mode="json") if final and final.outcome else {}
-    print(json.dumps({"kind": type(final).__name__, **outcome}), flush=True)
+    try:
+        async for event in service.cancel_events(request, confirm=True):
+            final = event
+    except Exception as exc:  # as the screen's worker does: shown, and the console stays
+        print(json.dumps({"kind": "failed", "error": type(exc).__name__}), flush=True)
+    else:
+        outcome = final.outcome.model_dump(mode="json") if final and final.outcome else {}
+        print(json.dumps({"kind": type(final).__name__, **outcome}), flush=True)
     await asyncio.sleep(stay)
     await service.aclose()
 

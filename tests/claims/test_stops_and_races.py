@@ -186,3 +186,70 @@ async def test_two_cancels_of_one_order_in_one_process_send_once_and_fail_neithe
             )
         assert [r for r in results if isinstance(r, BaseException)] == [], round_
         assert len(control.calls(root_url, "cancel")) == 1, round_
+
+
+def test_a_claim_the_journal_would_not_release_at_first_does_not_hold_the_order(
+    floor: Floor,
+) -> None:
+    """The console's cancel fails under its claim before anything is sent (its look-up
+    answers 500, or its write-ahead meets a journal locked past the busy timeout by another
+    process), and the claim must be withdrawn while that lock is still held. The console
+    withdraws it once the journal takes writes again, so the order is not held by a claim
+    nobody works on for as long as the console stays open."""
+    control.add_fault(
+        floor.root_url, provider="shoplazza", mode="latency", latency_ms=1500,
+        operations=["lookup"], count=1,
+    )
+    control.add_fault(
+        floor.root_url, provider="shoplazza", mode="error", status=500,
+        operations=["lookup"], count=1,
+    )
+    console = subprocess.Popen(
+        [sys.executable, str(ONE_CANCEL), "shoplazza", SHOPLAZZA_OPEN_ID, "60"],
+        env={**floor.env, **SHORT},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not control.calls(floor.root_url, "lookup"):
+            assert time.monotonic() < deadline, "the console never looked the order up"
+            time.sleep(0.02)
+        path = next(
+            p for p in Path(floor.env["STOPLINE_DATA_DIR"]).rglob("*.sqlite3")
+            if "demo" not in p.name
+        )
+        locked = threading.Event()
+
+        def hold_the_write_lock() -> None:  # longer than the journal's 5 s busy timeout
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(7)
+            conn.execute("ROLLBACK")
+            conn.close()
+
+        holder = threading.Thread(target=hold_the_write_lock)
+        holder.start()
+        assert locked.wait(5)
+        holder.join()
+        deadline = time.monotonic() + 30
+        while True:  # released by the console once the journal takes writes again
+            with sqlite3.connect(path) as conn:
+                states = [r[0] for r in conn.execute("SELECT state FROM attempts")]
+            if states and "claimed" not in states:
+                break
+            assert time.monotonic() < deadline, states
+            time.sleep(0.3)
+        assert states == ["withdrawn"]
+        result = floor.run(
+            "cancel", SHOPLAZZA_OPEN_ID, "-p", "shoplazza", "-r", "stock-out", "--yes", "--json",
+            extra_env=SHORT,
+        )
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        assert result.returncode == 0 and out["sent"] is True, out
+        assert console.poll() is None
+    finally:
+        console.kill()
+        console.wait()

@@ -127,3 +127,54 @@ async def test_an_initiated_cancel_is_not_confirmed_by_a_reordered_look_up(tmp_p
     )
     done = await cancel_with(tmp_path, initiated, list(REORDERED), confirm=True)
     assert done.outcome.outcome is Outcome.COMPLETE and not done.outcome.confirmed
+
+
+E = "error"
+
+
+def test_sub_orders_that_moved_on_are_found_by_what_they_hold() -> None:
+    before = pattern_order((B, "SKU-A"), (B, "SKU-B"))
+    errored = pattern_order((E, "SKU-B"), (E, "SKU-A"))
+    evidence = compare(before, errored, WHOLE)
+    assert evidence.change is Change.MOVED_ON and evidence.final
+    assert sorted(m.status for m in evidence.moved_on) == [E, E]
+    one_each = compare(before, pattern_order((E, "SKU-B"), (C, "SKU-A")), WHOLE)
+    assert one_each.change is Change.PARTLY and one_each.final
+    assert len(one_each.cancelled) == 1 and len(one_each.moved_on) == 1
+    still_open = compare(before, pattern_order((B, "SKU-B"), (E, "SKU-A")), WHOLE)
+    assert still_open.change is Change.UNTOUCHED and not still_open.final
+
+
+async def test_an_initiated_cancel_whose_sub_orders_went_to_error_is_not_held(tmp_path):
+    """Pattern initiates the cancel, then both sub-orders go to ``error``: the follower
+    settles it as not applied (nothing is reported cancelled), and a later cancel of the
+    order is not refused as "awaiting confirmation" of a cancel that can no longer happen."""
+    initiated = httpx.Response(
+        200,
+        json={
+            "market_order_id": "MO-1",
+            "success": True,
+            "message": "ok",
+            "cancelled_orders": [
+                {"warehouse_order_id": 1, "status": "cancelled"},
+                {"warehouse_order_id": 2, "status": "cancelled"},
+            ],
+            "non_cancellable_orders": [],
+        },
+    )
+    lookups = [status((B, "SKU-A"), (B, "SKU-B")), status((E, "SKU-B"), (E, "SKU-A"))]
+    settings = make_settings(confirm_poll_s=0.01, confirm_timeout_s=0.3)
+    journal = SqliteJournal.open(tmp_path / "j.sqlite3")
+    service = StoplineService.from_settings(
+        settings, journal=journal, transports={"pattern": pattern_api(initiated, lookups)}
+    )
+    async with service:
+        done = await service.cancel(WHOLE, confirm=True)
+        assert done.outcome is not None
+        assert done.outcome.outcome is Outcome.ERROR and done.outcome.cancelled == []
+        assert done.outcome.message.startswith("not applied")
+        (row,) = await journal.attempts(limit=None)
+        assert row.outcome is Outcome.ERROR
+        again = await service.cancel(WHOLE, confirm=True)
+    assert again.outcome is not None, again  # sent (not held as awaiting confirmation)
+    assert again.outcome.attempt_id == 2 and again.outcome.cancelled == []

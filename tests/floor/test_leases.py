@@ -156,3 +156,47 @@ def test_a_cancel_cut_off_at_its_budget_is_sent_once_by_the_other_machine_after_
             "SELECT outcome, message FROM stopline.attempts WHERE id = %s", (a_id,)
         ).fetchone()
     assert outcome == "error" and str(message).startswith("not applied")
+
+
+def test_a_look_up_that_ends_after_the_lease_never_claims_the_other_machines_cancel(
+    machine_a: Machine,
+    machine_b: Machine,
+    sandbox: SandboxServer,
+    cluster: PostgresCluster,
+    database: str,
+) -> None:
+    """A's cancel is rate limited until its budget cuts it off (never applied); A then looks
+    the order up to settle it, slowly — past A's lease. Meanwhile B closes A's attempt as
+    not applied and cancels the unit itself. A's look-up then shows B's cancel: it must not
+    count as A's. A reports what the journal says of its attempt — not applied — and the
+    journal shows one cancel of the one unit."""
+    url = cluster.url("stopline_owner", database)
+    short = {"STOPLINE_ORDERMESH__TIMEOUT_S": "2", "STOPLINE_ORDERMESH__SETTLE_S": "0"}
+    for mode, extra in (("latency", {"latency_ms": 1800}), ("rate_limit", {})):
+        control.add_fault(
+            machine_a.root_url, provider="ordermesh", mode=mode, operations=["cancel"],
+            count=3, **extra,
+        )
+    a = start(machine_a, "machine-a", env=short)
+    _lease_left, a_id = sent_row(url)
+    looked = len(control.calls(machine_a.root_url, "lookup"))
+    control.add_fault(
+        machine_a.root_url, provider="ordermesh", mode="latency", latency_ms=1900,
+        operations=["lookup"], count=1,
+    )
+    deadline = time.monotonic() + 30
+    while len(control.calls(machine_a.root_url, "lookup")) <= looked:  # A's settling look-up
+        assert time.monotonic() < deadline, "A never looked the order up after its cut-off"
+        time.sleep(0.05)
+    b_code, b_out = ended(start(machine_b, "machine-b", env=short))
+    _a_code, a_out = ended(a)
+    assert b_code == 0 and b_out["outcome"] == "complete", b_out
+    assert cancelled_units(sandbox) == 1
+    assert a_out["outcome"] == "error", a_out  # not applied, as B found it
+    assert any("settled by another process" in w for w in a_out["warnings"]), a_out
+    with psycopg.connect(url) as conn:
+        outcomes = conn.execute(
+            "SELECT id, outcome FROM stopline.attempts WHERE state = 'finished' ORDER BY id"
+        ).fetchall()
+    assert [o for _, o in outcomes].count("complete") == 1
+    assert dict(outcomes)[a_id] == "error"

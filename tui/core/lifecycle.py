@@ -71,7 +71,7 @@ from tui.core.evidence import compare
 from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder
-from tui.core.outcome_recorder import OutcomeRecorder
+from tui.core.outcome_recorder import STOPPED_IN_FLIGHT, OutcomeRecorder
 from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
@@ -400,10 +400,11 @@ class CancelLifecycle:
         )
 
     async def _withdraw_quietly(self, attempt_id: int, why: str) -> None:
+        """Release the claim whatever stops us: withdrawn now, or — the journal refusing —
+        in the background until it takes it (a claim of a live process holds its order)."""
         try:
-            await asyncio.shield(self.journal.withdraw(attempt_id, why))
+            await self.recorder.withdraw(attempt_id, why)
         except Exception:
-            # Already withdrawn, or the journal is gone: a dead claim is taken over later.
             log.debug("could not withdraw attempt %s", attempt_id, exc_info=True)
 
     async def _earlier_decides(
@@ -412,8 +413,32 @@ class CancelLifecycle:
         """What the order's earlier attempts say before anything is sent: a batch run again
         skips what settled earlier for the same items (any earlier attempt, not only the
         latest: another cancel of the order may have come between); an initiated
-        asynchronous cancel is awaited until a look-up confirms it — never sent again."""
-        if earlier is None or earlier.state is not AttemptState.FINISHED:
+        asynchronous cancel is awaited until a look-up confirms it — never sent again; an
+        unknown that no longer holds the order (one imported while another attempt held it)
+        is reconciled first, like one that does."""
+        if earlier is None:
+            return None
+        if earlier.outcome is Outcome.UNKNOWN and not earlier.open:
+            checked = await self.reconcile(earlier)
+            if checked.verdict is Verdict.APPLIED:
+                return NotSent(
+                    request,
+                    Why.EARLIER_APPLIED,
+                    f"attempt #{earlier.id} (unknown until now) took effect: "
+                    f"{checked.words}; nothing new was sent",
+                    attempt=checked.attempt,
+                    outcome=checked.attempt.as_outcome(),
+                )
+            if checked.verdict in (Verdict.UNKNOWN, Verdict.IN_FLIGHT):
+                return NotSent(
+                    request,
+                    Why.EARLIER_UNKNOWN,
+                    f"{self.holder_words(earlier)} has no known outcome: {checked.words}. "
+                    "Nothing was sent; it is reconciled before anything is sent again.",
+                    attempt=checked.attempt,
+                )
+            return None
+        if earlier.state is not AttemptState.FINISHED:
             return None
         if resume:
             done = await self._settled_for_same_items(request, earlier)
@@ -433,8 +458,10 @@ class CancelLifecycle:
             and not earlier.confirmed
         ):
             checked = await self.reconcile(earlier)
-            if checked.attempt.confirmed:
-                return None  # it took effect: the look-up under the claim says what is left
+            if checked.attempt.confirmed or checked.verdict is Verdict.NOT_APPLIED:
+                # It took effect, or the look-up shows it cannot: the look-up under the
+                # claim says what is left to cancel.
+                return None
             return NotSent(
                 request,
                 Why.AWAITING_CONFIRMATION,
@@ -490,6 +517,7 @@ class CancelLifecycle:
         yield Sending(ready.resolved, attempt_id, before, notes)
         started = time.perf_counter()
         answer: CancelOutcome | None = None
+        answered = False
         try:
             budget_set = SEND_BY.set(send_by)
             try:
@@ -506,21 +534,29 @@ class CancelLifecycle:
             finally:
                 SEND_BY.reset(budget_set)
             answer = outcome = outcome.model_copy(update={"attempt_id": attempt_id})
-            if outcome.outcome is Outcome.UNKNOWN:
+            answered = outcome.outcome is not Outcome.UNKNOWN
+            if not answered:
                 answer = outcome = await self._settle_from_lookup(
                     outcome, request, before, window_over=False, window_end=lease
                 )
             duration_ms = (time.perf_counter() - started) * 1000
-            outcome = await self.recorder.answer(attempt_id, outcome, duration_ms)
-        except asyncio.CancelledError:
-            # Stopped after the request left — during the send, the look-up that settles an
-            # unknown, or the journal write: what is known is recorded, never left "sent".
+            outcome = await self.recorder.answer(
+                attempt_id, outcome, duration_ms, answered=answered
+            )
+        except BaseException as exc:
+            # Stopped (or broken) after the request left — during the send, the look-up that
+            # settles an unknown, or the journal write: what is known is recorded, never
+            # left "sent" under a process that sends nothing more for it.
             await self.recorder.stopped(
                 attempt_id,
                 request,
                 answer,
                 (time.perf_counter() - started) * 1000,
                 section.settle_s,
+                answered=answered,
+                why=STOPPED_IN_FLIGHT
+                if isinstance(exc, asyncio.CancelledError)
+                else f"failed while the request was in flight ({type(exc).__name__})",
             )
             raise
         follow = (
@@ -648,7 +684,7 @@ class CancelLifecycle:
             attempt.as_outcome(),
             request,
             attempt.before,
-            window_over=window_over and attempt.open,
+            window_over=window_over,
             window_end=window_end,
         )
         changed = await self._settle_unless_settled(attempt, checked)

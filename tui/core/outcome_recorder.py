@@ -42,9 +42,15 @@ NOTHING_SENT = "stopped before the request left: nothing was sent"
 
 @dataclass(frozen=True)
 class _Unrecorded:
-    outcome: CancelOutcome
-    duration_ms: float
-    lease_until: datetime | None
+    """An end the journal has not taken yet: an outcome to finish the attempt with, or
+    (``withdraw``) the words of a claim to withdraw."""
+
+    outcome: CancelOutcome | None
+    duration_ms: float = 0.0
+    lease_until: datetime | None = None
+    answered: bool = True
+    """The provider's own answer (else read from a look-up: it never overrules)."""
+    withdraw: str | None = None
 
 
 class OutcomeRecorder:
@@ -64,16 +70,19 @@ class OutcomeRecorder:
     # -- the answer ------------------------------------------------------------------------
 
     async def answer(
-        self, attempt_id: int, outcome: CancelOutcome, duration_ms: float
+        self, attempt_id: int, outcome: CancelOutcome, duration_ms: float, *, answered: bool
     ) -> CancelOutcome:
-        """Record the provider's answer (or the unknown); the outcome comes back with a
-        warning when another process had reconciled the attempt first, or when the journal
-        refused it (then it is written again in the background)."""
+        """Record the outcome — the provider's answer (``answered``), or what a look-up read
+        after no answer came; it comes back with a warning when another process had settled
+        the attempt first (a look-up's reading then gives way to that settlement), or when
+        the journal refused it (then it is written again in the background)."""
         try:
-            recorded = await self.journal.finish(attempt_id, outcome, duration_ms)
+            recorded = await self.journal.finish(
+                attempt_id, outcome, duration_ms, answered=answered
+            )
         except JournalError as exc:
             log.error("journal: could not record attempt %s: %s", attempt_id, exc)
-            self._later(attempt_id, _Unrecorded(outcome, duration_ms, None))
+            self._later(attempt_id, _Unrecorded(outcome, duration_ms, answered=answered))
             note = (
                 f"journal write failed; attempt {attempt_id} reads as unknown there until "
                 "the journal takes it (it is written again meanwhile)"
@@ -81,7 +90,23 @@ class OutcomeRecorder:
             return outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
         if recorded:
             return outcome
+        if not answered:
+            return await self._gave_way(attempt_id, outcome)
         return await self._after_reconciled(attempt_id, outcome)
+
+    async def _gave_way(self, attempt_id: int, outcome: CancelOutcome) -> CancelOutcome:
+        """Another process settled the attempt before this one's look-up did: its settlement
+        is what happened to this attempt (the look-up may have seen another attempt's
+        cancel)."""
+        kept = await self.journal.get(attempt_id)
+        if kept is None:
+            return outcome
+        settled = kept.as_outcome()
+        note = (
+            f"attempt {attempt_id} was settled by another process meanwhile "
+            f"({kept.outcome.value}{', confirmed' if kept.confirmed else ''}); that stands"
+        )
+        return settled.model_copy(update={"warnings": [*settled.warnings, note]})
 
     async def _after_reconciled(self, attempt_id: int, outcome: CancelOutcome) -> CancelOutcome:
         """The answer came after another process had reconciled the attempt: say so, and
@@ -106,6 +131,9 @@ class OutcomeRecorder:
         answer: CancelOutcome | None,
         duration_ms: float,
         settle_s: float,
+        *,
+        answered: bool = True,
+        why: str = STOPPED_IN_FLIGHT,
     ) -> None:
         """The cancel was stopped after its request left: finish the attempt with
         ``answer`` if one is known, else ``unknown`` with the lease cut to ``settle_s`` from
@@ -117,31 +145,47 @@ class OutcomeRecorder:
                     provider=request.provider,
                     order_id=request.order_id,
                     outcome=Outcome.UNKNOWN,
-                    message=STOPPED_IN_FLIGHT,
+                    message=why,
                 ),
                 duration_ms,
                 self._clock() + timedelta(seconds=settle_s),
+                answered=False,
             )
         else:
-            end = _Unrecorded(answer, duration_ms, None)
+            end = _Unrecorded(answer, duration_ms, answered=answered)
         with contextlib.suppress(Exception):
             await asyncio.shield(self._record_stop(attempt_id, end))
 
     async def _record_stop(self, attempt_id: int, end: _Unrecorded) -> None:
         try:
-            row = await self.journal.get(attempt_id)
-            if row is None:
-                return
-            known = end.outcome.outcome is not Outcome.UNKNOWN
-            if row.state is AttemptState.SENT or (
-                row.state is AttemptState.FINISHED and row.open and known
-            ):
-                await self.journal.finish(
-                    attempt_id, end.outcome, end.duration_ms, lease_until=end.lease_until
-                )
+            await self._write(attempt_id, end)
         except JournalError as exc:
             log.warning("journal: could not record stopped attempt %s: %s", attempt_id, exc)
             self._later(attempt_id, end)
+
+    async def _write(self, attempt_id: int, end: _Unrecorded) -> None:
+        """Write ``end`` if the attempt still waits for it: a claim still claimed, a row
+        still ``sent``, or an open unknown that a known outcome settles. Anything else was
+        settled meanwhile (here or elsewhere), and stands."""
+        row = await self.journal.get(attempt_id)
+        if row is None:
+            return
+        if end.withdraw is not None:
+            if row.state is AttemptState.CLAIMED:
+                await self.journal.withdraw(attempt_id, end.withdraw)
+            return
+        assert end.outcome is not None
+        known = end.outcome.outcome is not Outcome.UNKNOWN
+        if row.state is AttemptState.SENT or (
+            row.state is AttemptState.FINISHED and row.open and known
+        ):
+            await self.journal.finish(
+                attempt_id,
+                end.outcome,
+                end.duration_ms,
+                lease_until=end.lease_until,
+                answered=end.answered,
+            )
 
     async def unsent(self, attempt_id: int, request: CancelRequest) -> None:
         """The write-ahead was interrupted and the request never left: withdraw the claim —
@@ -160,13 +204,25 @@ class OutcomeRecorder:
             outcome=Outcome.ERROR,
             message=NOTHING_SENT,
         )
+        end = _Unrecorded(nothing)
         try:
             row = await self.journal.get(attempt_id)
-            if row is not None and row.state is AttemptState.SENT:
-                await self.journal.finish(attempt_id, nothing, 0.0)
+            if row is not None and row.state is AttemptState.CLAIMED:
+                end = _Unrecorded(None, withdraw="withdrawn: stopped before sending")
+            await self._write(attempt_id, end)
         except JournalError as exc:
             log.warning("journal: could not close unsent attempt %s: %s", attempt_id, exc)
-            self._later(attempt_id, _Unrecorded(nothing, 0.0, None))
+            self._later(attempt_id, end)
+
+    async def withdraw(self, attempt_id: int, why: str) -> None:
+        """Release a claim that sent nothing — now, or, if the journal refuses, in the
+        background until it takes it (a claim of a live process holds its order)."""
+        end = _Unrecorded(None, withdraw=why)
+        try:
+            await asyncio.shield(self._write(attempt_id, end))
+        except JournalError as exc:
+            log.warning("journal: could not withdraw attempt %s: %s", attempt_id, exc)
+            self._later(attempt_id, end)
 
     # -- later -----------------------------------------------------------------------------
 
@@ -185,20 +241,11 @@ class OutcomeRecorder:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write now what the journal refused earlier — unless another process has settled
-        the attempt meanwhile (a reconciliation stands; it is not overwritten)."""
+        """Write now what the journal refused earlier — unless the attempt was settled
+        meanwhile (a reconciliation stands; it is not overwritten)."""
         for attempt_id, end in list(self._unrecorded.items()):
             try:
-                row = await self.journal.get(attempt_id)
-                known = end.outcome.outcome is not Outcome.UNKNOWN
-                if row is not None and (
-                    row.state is AttemptState.SENT
-                    or (row.state is AttemptState.FINISHED and row.open and known)
-                ):
-                    await self.journal.finish(
-                        attempt_id, end.outcome, end.duration_ms, lease_until=end.lease_until
-                    )
-                    log.info("journal: attempt %s recorded after all", attempt_id)
+                await self._write(attempt_id, end)
             except UnknownAttempt:
                 pass  # gone (a journal replaced under us): nothing left to record
             except JournalError:

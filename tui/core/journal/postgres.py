@@ -366,6 +366,7 @@ class PostgresJournal:
         duration_ms: float,
         *,
         lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         now = self.now()
         async with self._connection() as conn:
@@ -390,6 +391,13 @@ class PostgresJournal:
             )
             if cursor.rowcount:
                 return True
+            if not answered:  # a look-up's reading never overrules another's settlement
+                exists = await (
+                    await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
+                ).fetchone()
+                if exists is None:
+                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.where}")
+                return False
             # Reconciled and released by another machine meanwhile: keep its outcome, and
             # the late answer beside it — unless it says the provider cancelled what was
             # reconciled as not applied.

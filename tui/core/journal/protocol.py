@@ -67,12 +67,15 @@ class AttemptJournal(Protocol):
         duration_ms: float,
         *,
         lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         """Record the provider's answer; the claim is released unless the outcome is
         ``unknown``. False when another process had reconciled and released the attempt
         meanwhile: its outcome stands and the late answer is added to its warnings — except
         that an answer saying the provider cancelled replaces "not applied" (with a warning
-        that another cancel may have followed). ``lease_until`` shortens the lease, never
+        that another cancel may have followed). ``answered=False``: the outcome was read
+        from a look-up, not answered by the provider — it never overrules, nor is noted
+        beside, what another process settled. ``lease_until`` shortens the lease, never
         lengthens it (an attempt stopped mid-flight takes effect, if at all, by then)."""
         ...
 

@@ -195,9 +195,15 @@ class SqliteJournal:
         duration_ms: float,
         *,
         lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         recorded: bool = await self._write(
-            "finish", attempt_id, outcome, duration_ms, lease_until=lease_until
+            "finish",
+            attempt_id,
+            outcome,
+            duration_ms,
+            lease_until=lease_until,
+            answered=answered,
         )
         return recorded
 

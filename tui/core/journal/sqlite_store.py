@@ -325,13 +325,22 @@ class SqliteStore:
         duration_ms: float,
         *,
         lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         """Record the provider's answer (a repeated call keeps the first ``finished_at``).
         An attempt another process reconciled and released meanwhile keeps that outcome —
         unless it was reconciled as not applied and the provider answers that it cancelled —
-        the late answer beside it, and False returned. ``lease_until`` shortens the lease."""
+        the late answer beside it, and False returned; an outcome read from a look-up
+        (``answered=False``) changes nothing then. ``lease_until`` shortens the lease."""
         with self._write(durable=False) as conn:
-            return self._finish(conn, attempt_id, outcome, duration_ms, lease_until=lease_until)
+            return self._finish(
+                conn,
+                attempt_id,
+                outcome,
+                duration_ms,
+                lease_until=lease_until,
+                answered=answered,
+            )
 
     def settle(
         self,
@@ -454,6 +463,7 @@ class SqliteStore:
         duration_ms: float,
         *,
         lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         now = stamp(self._clock())
         shorter = stamp(lease_until) if lease_until is not None else None
@@ -482,6 +492,10 @@ class SqliteStore:
         )
         if cursor.rowcount:
             return True
+        if not answered:
+            if conn.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)).fetchone():
+                return False
+            raise UnknownAttempt(f"no attempt {attempt_id} in the journal at {self.path}")
         overrule = late_answer_that_overrules(outcome)
         if overrule is not None:
             replaced = conn.execute(
