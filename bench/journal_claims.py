@@ -137,6 +137,43 @@ def batch_bench(journal_target: str, orders: int) -> tuple[float, int]:
         return asyncio.run(run()), len(ids)
 
 
+async def _notice_latency(target: str, rounds: int, poll_s: float) -> list[float]:
+    """Milliseconds from one journal's commit to another's watch yielding it."""
+    writer, reader = _journal(target), _journal(target)
+    await writer.connect()
+    await reader.connect()
+    seen: asyncio.Queue[float] = asyncio.Queue()
+
+    async def watch() -> None:
+        async for _ in reader.watch(poll_s):
+            seen.put_nowait(time.perf_counter())
+
+    task = asyncio.create_task(watch())
+    await asyncio.sleep(0.5)
+    holder = Holder(operator="w", host="bench", pid=1)
+    latencies = []
+    try:
+        for n in range(rounds):
+            request = CancelRequest(provider="shoplazza", order_id=f"N-{n}", reason="bench")
+            started = time.perf_counter()
+            await writer.claim(
+                request,
+                holder,
+                lease_until=utcnow() + timedelta(seconds=60),
+                take_over=lambda _: False,
+            )
+            latencies.append((await seen.get() - started) * 1000)
+            while not seen.empty():
+                seen.get_nowait()
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await writer.aclose()
+        await reader.aclose()
+    return sorted(latencies)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=8)
@@ -166,6 +203,10 @@ def main() -> None:
                 f"{name:<12}{r['ahead_p50']:>8.2f}{r['ahead_p99']:>8.2f}"
                 f"{r['finish_p50']:>12.2f}{r['finish_p99']:>8.2f}{r['per_s']:>9.0f}"
             )
+        print("\nanother console hears of an attempt (ms from commit; SQLite polls every 0.5 s)")
+        for name, (claims_target, _) in targets.items():
+            lat = asyncio.run(_notice_latency(claims_target, 20, 0.5 if name == "SQLite" else 30))
+            print(f"{name:<12} p50 {statistics.median(lat):7.1f}   max {lat[-1]:7.1f}")
         print("\nbatch of OrderMesh cancels through each journal (concurrency 32)")
         base: float | None = None
         for name, (_, batch_target) in targets.items():

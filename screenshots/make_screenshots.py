@@ -2,6 +2,8 @@
 
     .venv/bin/python screenshots/make_screenshots.py [--size 100x30] [--out screenshots]
 
+Most at ``--size``; those named ``*-80x24.svg`` at 80x24, the size a floor terminal has.
+
 Starts the sandbox in this process, drives the app with keys (as a user would), and saves each
 frame with Textual's own ``export_screenshot``. Durations are hidden and the theme is fixed so
 that re-running gives the same files; the sandbox's address never reaches the screen (the
@@ -71,11 +73,11 @@ async def look_up(pilot: Pilot[Any], identifier: str) -> None:
     await until_still(pilot)
 
 
-async def cancel(pilot: Pilot[Any], *keys: str) -> None:
-    """``c``, the first preset reason, any extra ``keys``, ``enter``, ``y``."""
+async def cancel(pilot: Pilot[Any], preset: str = "1") -> None:
+    """``c``, a preset reason by its digit, ``y`` (the dialog is the review)."""
     await pilot.press("c")
     await pilot.pause()
-    await pilot.press("down", *keys, "enter")
+    await pilot.press(preset)
     await pilot.pause()
     await pilot.press("y")
     await settle(pilot)
@@ -87,8 +89,8 @@ async def results(pilot: Pilot[Any]) -> None:
 
 async def cancel_dialog(pilot: Pilot[Any]) -> None:
     await look_up(pilot, showcase.ORDERMESH_MULTI_ITEM)
-    # A preset reason; 2 of the first item's 3, all of the third item's 2.
-    await pilot.press("c", "down", "tab", "space", "minus", "down", "down", "space")
+    # Preset 4 by its digit; 2 of the first item's 3, all of the third item's 2.
+    await pilot.press("c", "4", "tab", "space", "minus", "down", "down", "space")
     await pilot.pause()
 
 
@@ -98,8 +100,13 @@ async def partial(pilot: Pilot[Any]) -> None:
 
 
 async def refused(pilot: Pilot[Any]) -> None:
-    await look_up(pilot, showcase.ORDERMESH_SHIPPED)
+    # The look-up shows the lab job cancellable; the lab refuses: it is past a station.
+    await look_up(pilot, showcase.RX_AT_NO_CANCEL_STATION)
     await cancel(pilot)
+
+
+async def cannot_cancel(pilot: Pilot[Any]) -> None:
+    await look_up(pilot, showcase.ORDERMESH_SHIPPED)
 
 
 async def read_only(pilot: Pilot[Any]) -> None:
@@ -112,15 +119,25 @@ async def help_keys(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
+async def preset_dialog(pilot: Pilot[Any]) -> None:
+    await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+    await pilot.press("c", "3")
+    await pilot.pause()
+
+
 # file name → (steps, read-only?)
 SHOTS: dict[str, tuple[Steps, bool]] = {
     "lookup.svg": (results, False),
     "cancel-dialog.svg": (cancel_dialog, False),
     "partial.svg": (partial, False),
     "refused.svg": (refused, False),
+    "cannot-cancel.svg": (cannot_cancel, False),
     "read-only.svg": (read_only, True),
     "help.svg": (help_keys, False),
+    "preset-80x24.svg": (preset_dialog, False),
+    "partial-80x24.svg": (partial, False),
 }
+SMALL = (80, 24)
 
 
 def svg_text(svg: str) -> str:
@@ -165,7 +182,8 @@ async def make(out: Path, size: tuple[int, int]) -> int:
     with SandboxServer(config) as server:
         netloc = server.root_url.split("://", 1)[1]
         for name, (steps, read_only) in SHOTS.items():
-            svg = await shoot(server, steps, read_only, size)
+            shot_size = SMALL if name.endswith("-80x24.svg") else size
+            svg = await shoot(server, steps, read_only, shot_size)
             problem = volatile(svg_text(svg), netloc)
             if problem:
                 sys.stderr.write(f"screenshots: {name} shows {problem}; not written\n")
@@ -186,6 +204,7 @@ def isolate(home: Path) -> None:
     os.environ["STOPLINE_CONFIG"] = str(config)
     os.environ["STOPLINE_DATA_DIR"] = str(home / "data")
     os.environ["STOPLINE_LOG_DIR"] = str(home / "log")
+    os.environ["STOPLINE_STATE_DIR"] = str(home / "state")
 
 
 def main() -> int:

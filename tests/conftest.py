@@ -22,5 +22,6 @@ def isolated_stopline_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
     monkeypatch.setenv("STOPLINE_CONFIG", str(config))
     monkeypatch.setenv("STOPLINE_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("STOPLINE_LOG_DIR", str(home / "log"))
+    monkeypatch.setenv("STOPLINE_STATE_DIR", str(home / "state"))
     monkeypatch.setenv("STOPLINE_OPERATOR", "test-operator")
     yield home

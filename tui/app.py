@@ -3,10 +3,16 @@
 Build it with a runtime factory (the program: settings, sandbox and service are opened in a
 thread after the first frame) or with a ready :class:`StoplineService` (tests, scripts).
 The app owns the service and closes it, and the runtime, when it unmounts.
+
+One idea, kept whole: the console's host — the one object every screen asks
+(:class:`tui.host.ConsoleHost`) for the service, the providers' state, read-only and the
+work in flight; its parts are the host's answers, and split they would each need the others.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, ClassVar
@@ -16,6 +22,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
 from tui import messages as msg
+from tui.core.console_state import remember_theme, remembered_theme
 from tui.screens.lookup import LookupScreen
 from tui.themes import DEFAULT_THEME, load_themes
 from tui.widgets.status_strip import ProviderInfo
@@ -25,12 +32,15 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from tui.core.domain import CancelRequest, Order
+    from tui.core.journal import Attempt
     from tui.core.service import StoplineService
     from tui.host import CancelContext
     from tui.runtime import Runtime
 
 log = logging.getLogger("stopline.console")
 
+FLOOR_FLUSH_S = 0.2
+"""How long others' attempts are gathered before the screens hear of them."""
 LOOKUP_DEPTH = 2
 """Screens up to and including the lookup screen (Textual's default screen is below it)."""
 
@@ -49,10 +59,21 @@ def _batch_screen() -> Screen[None]:
     return BatchScreen()
 
 
-class StoplineApp(App[None]):
+class StoplineApp(App[None], inherit_bindings=False):
     TITLE = "Stopline"
+    # NO_COLOR: no colour reaches the terminal (see _no_colour_at_all), so whatever colour
+    # alone marked — a cursor, a selection — is shown in reverse instead.
+    CSS = """
+    Input:nocolor > .input--cursor { text-style: reverse; }
+    Input:nocolor > .input--selection { text-style: reverse; }
+    DataTable:nocolor:focus > .datatable--cursor { text-style: reverse bold; }
+    DataTable:nocolor > .datatable--header { text-style: bold underline; }
+    """
     COMMANDS = App.COMMANDS | {_palette_provider}
     SCREENS: ClassVar[dict[str, Callable[[], Screen[object]]]] = {"batch": _batch_screen}
+    # Textual's own ctrl+q is replaced by ours (inherit_bindings=False): the footer shows one
+    # key per action, the first live one in this order — q, or ctrl+q while a field has
+    # focus and q types a q.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "question_mark",
@@ -65,11 +86,19 @@ class StoplineApp(App[None]):
             "f1",
             "help",
             "Keys",
-            show=False,
             id="stopline.help_f1",
             tooltip="Show the keys valid right now (also inside text fields)",
         ),
         Binding("q", "quit", "Quit", id="stopline.quit", tooltip="Leave Stopline"),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            priority=True,
+            id="stopline.quit_anywhere",
+            tooltip="Leave Stopline (also inside text fields)",
+        ),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
         Binding(
             "ctrl+p",
             "command_palette",
@@ -112,12 +141,30 @@ class StoplineApp(App[None]):
         self.problems: list[str] = []
         self.config_problem = False
         self._closing = False
+        self._floor: asyncio.Task[None] | None = None
         self._theme_override = theme
+        self._work: dict[str, Callable[[], str]] = {}
+        """Work in flight that quitting would drop: key → what it is, in words."""
+        self._asking_to_quit = False
+        if self.no_color:
+            self._no_colour_at_all()
         loaded = load_themes()
         for item in loaded.themes:
             self.register_theme(item)
         self.theme_problems = loaded.problems
-        self.theme = theme if theme in self.available_themes else DEFAULT_THEME
+        self._remember_themes = False
+        """Set once the console is up: from then on a theme chosen is remembered."""
+        self.remembered_theme = remembered_theme()
+        first = theme or self.remembered_theme
+        self.theme = first if first in self.available_themes else DEFAULT_THEME
+
+    def _no_colour_at_all(self) -> None:
+        """``NO_COLOR``: Textual turns colours into greys unless the theme is ANSI; here no
+        colour at all is emitted, greys included (selection shows in reverse, see CSS)."""
+        from textual.filter import Monochrome, NoColor
+
+        self._filters = [f for f in self._filters if not isinstance(f, Monochrome | NoColor)]
+        self._filters.append(NoColor())
 
     # -- state the screens read --------------------------------------------------------------
 
@@ -190,6 +237,7 @@ class StoplineApp(App[None]):
     # -- life cycle --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
         self.push_screen(LookupScreen())
         if self._given_service is not None:
             self._use_service(self._given_service, None)
@@ -243,27 +291,82 @@ class StoplineApp(App[None]):
         settings = service.settings
         if settings.keymap:
             self.set_keymap(dict(settings.keymap))
-        wanted = self._theme_override or settings.theme
+        wanted = self._theme_override or self._wanted_theme(settings.theme)
         if wanted in self.available_themes:
             self.theme = wanted
         else:
             self.notify(
                 f"unknown theme {wanted!r}; using {self.theme}", severity="warning", markup=False
             )
+        self._remember_themes = True
         self._tell_screens(msg.ConsoleChanged(service_ready=True))
+        if self._floor is None:
+            # Not a worker: it lives as long as the app, and waiting for "all work to finish"
+            # (tests, the screenshots) must not wait for it. Cancelled when the app unmounts.
+            self._floor = asyncio.create_task(self.watch_floor(), name="stopline-floor")
+
+    async def watch_floor(self) -> None:
+        """Others' attempts as they are written (and this console's), gathered for a moment
+        and told to every screen: the lookup screen's floor line and notes, the history."""
+        service = self.service
+        if service is None:
+            return
+        pending: list[Attempt] = []
+        flushing: asyncio.Task[None] | None = None
+
+        async def flush_soon() -> None:
+            await asyncio.sleep(FLOOR_FLUSH_S)
+            batch, pending[:] = list(pending), []
+            self._tell_screens(msg.AttemptsWritten(batch))
+
+        try:
+            async for attempt in service.watch_attempts():
+                pending.append(attempt)
+                if flushing is None or flushing.done():
+                    flushing = asyncio.create_task(flush_soon())
+        except Exception:
+            # The floor is a view: losing it must not take the console down.
+            log.exception("watching the journal stopped")
+        finally:
+            if flushing is not None:
+                flushing.cancel()
+
+    def _wanted_theme(self, configured: str) -> str:
+        """``STOPLINE_THEME`` for this session wins; then the theme last chosen in the
+        console; then the configured one."""
+        import os
+
+        if os.environ.get("STOPLINE_THEME", "").strip():
+            return configured
+        if self.remembered_theme in self.available_themes:
+            return self.remembered_theme
+        return configured
+
+    def _theme_chosen(self, theme: object) -> None:
+        """A theme chosen in the console (palette, Textual's picker) is the next start's."""
+        if self._remember_themes and not self._closing:
+            self.remembered_theme = self.theme
+            remember_theme(self.theme)
 
     def on_runtime_failed(self, message: msg.RuntimeFailed) -> None:
         self.problems = message.problems
         self.config_problem = message.config
         self._tell_screens(msg.ConsoleChanged())
 
-    def _tell_screens(self, message: msg.ConsoleChanged) -> None:
+    def _tell_screens(self, message: msg.ConsoleChanged | msg.AttemptsWritten) -> None:
         """The app talks to screens by message only (they reach it through ``tui.host``)."""
         for screen in self.screen_stack:
-            screen.post_message(message.copy_for_screen())
+            if isinstance(message, msg.ConsoleChanged):
+                screen.post_message(message.copy_for_screen())
+            else:
+                screen.post_message(msg.AttemptsWritten(message.attempts))
 
     async def on_unmount(self) -> None:
         self._closing = True
+        if self._floor is not None:
+            self._floor.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._floor
         service, self.service = self.service, None
         if service is not None:
             try:
@@ -280,7 +383,9 @@ class StoplineApp(App[None]):
         from tui.screens.help import HelpScreen, key_rows
 
         screen = self.screen
-        where = type(screen).__name__.removesuffix("Screen").lower() or "screen"
+        if isinstance(screen, HelpScreen):
+            return
+        where = getattr(screen, "HELP_TITLE", "") or type(screen).__name__.lower()
         self.push_screen(HelpScreen(key_rows(screen), where))
 
     def open_history(self) -> None:
@@ -316,8 +421,56 @@ class StoplineApp(App[None]):
         self.show_timings = not self.show_timings
         self._tell_screens(msg.ConsoleChanged())
 
+    # -- work in flight ------------------------------------------------------------------------
+
+    def hold_work(self, key: str, words: Callable[[], str]) -> None:
+        """Work in flight that quitting would drop (a cancel, a batch): ``q`` asks first."""
+        self._work[key] = words
+
+    def release_work(self, key: str) -> None:
+        self._work.pop(key, None)
+
+    def work_in_flight(self) -> list[str]:
+        return [words() for words in self._work.values()]
+
     async def action_quit(self) -> None:
+        busy = self.work_in_flight()
+        if busy and not self._asking_to_quit:
+            self._ask_to_quit(busy)
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         self.exit(return_code=(2 if self.config_problem else 1) if self.problems else 0)
+
+    def _ask_to_quit(self, busy: list[str]) -> None:
+        from rich.text import Text
+
+        from tui.screens.confirm import ConfirmScreen
+
+        detail = Text()
+        for index, words in enumerate(busy):
+            if index:
+                detail.append("\n")
+            detail.append("• ")
+            detail.append(words)
+        self._asking_to_quit = True
+
+        def answered(yes: bool | None) -> None:
+            self._asking_to_quit = False
+            if yes:
+                self._quit_now()
+
+        self.push_screen(
+            ConfirmScreen(
+                Text("Quit with work in flight?", style="bold"),
+                detail=detail,
+                yes="yes, quit",
+                no="no, stay",
+                title="Quit",
+            ),
+            callback=answered,
+        )
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         # Ours cover keys and quit; keep Textual's theme picker and maximise.

@@ -7,6 +7,7 @@ top and the screens below it, with no import cycle between them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -39,6 +40,8 @@ class CancelContext:
     supports_item_cancel: bool = False
     is_async: bool = False
     reasons: ReasonRules = field(default_factory=ReasonRules)
+    journal_note: str = ""
+    """What the floor has done with this order already ("cancelled 2 min ago by ana")."""
     """How the provider takes reasons (its registered rules): free text, or its codes."""
 
     def presets(self) -> list[tuple[str, str | None]]:
@@ -80,6 +83,12 @@ class ConsoleHost(Protocol):
     def open_batch(self) -> None: ...
 
     def action_help(self) -> None: ...
+
+    def hold_work(self, key: str, words: Callable[[], str]) -> None:
+        """Work in flight under ``key`` that quitting would drop: ``q`` asks first, saying
+        ``words()``."""
+
+    def release_work(self, key: str) -> None: ...
 
     def action_quit(self) -> object: ...
 

@@ -51,6 +51,24 @@ class ConsoleChanged(Message):
         return ConsoleChanged(service_ready=self.service_ready)
 
 
+class AttemptsWritten(Message):
+    """Attempts someone on the floor wrote (this console included), gathered for a moment
+    so a busy floor redraws a few times a second, not once per attempt."""
+
+    def __init__(self, attempts: list[Attempt]) -> None:
+        super().__init__()
+        self.attempts = attempts
+
+
+class FloorNotes(Message):
+    """The latest attempt on each order a look-up found (key ``provider:order_id``)."""
+
+    def __init__(self, generation: int, latest: dict[str, Attempt]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.latest = latest
+
+
 class LookupStarted(Message):
     def __init__(self, generation: int, identifier: str, providers: list[str]) -> None:
         super().__init__()

@@ -88,8 +88,8 @@ def no_provider_to_act_on(command: str) -> str:
     return (
         f"no provider is configured, so {command} would act on demo orders in the embedded "
         "sandbox, not real ones; configure a provider (stopline config check shows what is "
-        f"set), or give --demo before the command (stopline --demo {command} …) to act on the "
-        "demo sandbox on purpose"
+        f"set), or give --demo (stopline --demo {command} …) to act on the demo sandbox on "
+        "purpose"
     )
 
 

@@ -60,7 +60,8 @@ class LoadedThemes:
 def theme_from_mapping(data: dict[str, Any], fallback_name: str) -> Theme:
     unknown = set(data) - _THEME_FIELDS
     if unknown:
-        raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
+        word = "field" if len(unknown) == 1 else "fields"
+        raise ValueError(f"unknown {word}: {', '.join(sorted(unknown))}")
     values = dict(data)
     values.setdefault("name", fallback_name)
     if "primary" not in values:

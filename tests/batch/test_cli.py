@@ -65,7 +65,7 @@ def test_exit_code_is_the_worst_outcome_in_the_documented_order(
     lines = [MISSING if kind == "not_found" else next(used[kind]) for kind in rows]
     code, out, err = batch(capsys, write(tmp_path / "f.txt", lines), "--yes")
     assert code == expected, (out, err)
-    assert f"{len(rows)} order(s):" in out
+    assert f"{len(rows)} orders:" in out
     assert "Traceback" not in err
     # An order the look-up does not find is not sent at all.
     assert len(cancel_calls(sandbox)) == sum(kind != "not_found" for kind in rows)
@@ -346,3 +346,26 @@ def test_an_unusable_journal_stops_the_batch_before_anything_is_sent(
     assert "Traceback" not in err and out == ""
     order = sandbox.sandbox.data.pattern[kinds["complete"][0]]
     assert all(wo.cancel_effective_at is None for wo in order.warehouse_orders)
+
+
+def test_a_batch_of_shoplazza_order_numbers_resolves_and_resumes(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Order numbers (what the floor reads off a packing slip) resolve to the orders' ids, as
+    in the console; the same file run again finds them settled: nothing is sent twice."""
+    file = write(tmp_path / "numbers.txt", ["1004", "1005"])
+    args = ["batch", str(file), "-p", "shoplazza", "-r", "dup", "--yes", "--json"]
+    code = run(args)
+    out, _ = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines() if '"line_no"' in line]
+    assert sorted(line["order_id"] for line in lines) == ["633130-00000004", "633130-00000005"]
+    assert {line["outcome"] for line in lines} == {"complete", "refused"}
+    assert code == exit_codes.REFUSED
+    assert len(cancel_calls(sandbox, "shoplazza")) == 2
+
+    again = run(args)
+    out, _ = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines() if '"line_no"' in line]
+    assert {line["not_sent"] for line in lines} == {"settled_earlier"}
+    assert again == exit_codes.REFUSED  # the refusal stands, reported from the journal
+    assert len(cancel_calls(sandbox, "shoplazza")) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from tui.core.batch import BatchResult, BatchRow, BatchRunner, BatchSummary, parse_batch
 from tui.core.domain import Outcome
 from tui.core.journal import AttemptState, SqliteJournal, SqliteStore
+from tui.core.journal.model import utcnow
 from tui.core.service import StoplineService
 from tui.core.settings import Settings
 from tui.sandbox import SandboxConfig, SandboxServer
@@ -91,7 +93,7 @@ async def test_shoplazza_waits_for_its_rate_without_holding_up_other_providers(
     assert all(r.outcome and r.outcome.http_status != 429 for r in summary.results)
 
 
-async def test_stopping_mid_batch_starts_nothing_new_and_leaves_in_flight_as_sent(
+async def test_stopping_mid_batch_starts_nothing_new_and_leaves_in_flight_unknown(
     wired: Wired, sandbox: SandboxServer
 ) -> None:
     ids = pattern_orders(sandbox, "complete")[:10]
@@ -112,12 +114,23 @@ async def test_stopping_mid_batch_starts_nothing_new_and_leaves_in_flight_as_sen
         await task
     assert summary.interrupted
     attempts = wired.store.attempts(limit=None)
-    finished = [a for a in attempts if a.state is AttemptState.FINISHED]
-    in_flight = [a for a in attempts if a.state is AttemptState.SENT]
-    assert len(finished) == summary.done < 10
+    # A row stopped while its write-ahead was committing sent nothing: if the write landed,
+    # it is closed as not applied (this process knows nothing left), never left "sent".
+    unsent = [a for a in attempts if a.message == UNSENT]
+    assert all(a.outcome is Outcome.ERROR and not a.open for a in unsent)
+    answered = [a for a in attempts if a.settled and a.message != UNSENT]
+    in_flight = [a for a in attempts if a.state is AttemptState.SENT or not a.settled]
+    assert len(answered) == summary.done < 10
     assert 1 <= len(in_flight) <= 2
-    # Abandoned on the wire: unknown, and holding the order until reconciled.
+    # Abandoned on the wire: finished unknown — no longer this process's to send, so any
+    # process reconciles it once its settle time is over — and holding the order until then.
+    assert all(a.state is AttemptState.FINISHED for a in in_flight)
     assert all(a.outcome is Outcome.UNKNOWN and a.open for a in in_flight)
+    assert all(a.message == "stopped while the request was in flight" for a in in_flight)
+    settle = timedelta(seconds=wired.service.settings.providers()["pattern"].settle_s)
+    assert all(
+        a.lease_until is not None and a.lease_until <= utcnow() + settle for a in in_flight
+    )
     # A row stopped during its look-up sent nothing and released its claim.
     assert [a for a in attempts if a.state is AttemptState.CLAIMED] == []
     assert all(wired.store.open_attempt("pattern", a.order_id) for a in in_flight)
@@ -127,6 +140,9 @@ async def test_stopping_mid_batch_starts_nothing_new_and_leaves_in_flight_as_sen
     assert len(wired.store.attempts(limit=None)) == len(attempts)
     assert len(wired.http.cancels()) == cancels
     assert summary.not_run == 10 - summary.done
+
+
+UNSENT = "stopped before the request left: nothing was sent"
 
 
 class GatedJournal(SqliteJournal):

@@ -111,7 +111,7 @@ def test_bad_csv_rows_are_reported_by_line_and_the_rest_kept() -> None:
     assert "between 1 and 1000000" in errors[5]
     assert "whole number" in errors[6]
     assert "listed twice" in errors[7]
-    assert "expected 4 column(s), found 3" in errors[8]
+    assert "expected 4 columns, found 3" in errors[8]
     assert "found 5" in errors[9]
     assert "control characters" in errors[10]
     assert "reason is required" in errors[11]
@@ -121,7 +121,7 @@ def test_bad_csv_rows_are_reported_by_line_and_the_rest_kept() -> None:
 
 
 def test_header_with_unknown_column_is_refused_whole() -> None:
-    with pytest.raises(InvalidInput, match=r"line 2: unknown column\(s\) 'reson'"):
+    with pytest.raises(InvalidInput, match=r"line 2: unknown column 'reson'"):
         parse_batch("# x\nprovider,order_id,reson\npattern,A,why\n")
     with pytest.raises(InvalidInput, match="named twice"):
         parse_batch("order_id,order_id\nA,B\n")

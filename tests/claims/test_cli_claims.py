@@ -108,7 +108,8 @@ def test_kill_9_mid_cancel_then_the_same_cancel_sends_nothing_before_reconciling
     kill_mid_cancel(floor, "shoplazza", SHOPLAZZA_OPEN_ID)
 
     # At once: the dead process's attempt is unknown, the order untouched so far and its
-    # window (1.5 s deadline + 1.5 s settle) not over: it holds the order.
+    # window (three times the 1.5 s deadline to send within, + 1.5 s settle) not over: it
+    # holds the order.
     again = floor.run(*cancel_args("shoplazza", SHOPLAZZA_OPEN_ID))
     assert again.returncode == HELD, again.stderr
     held = json_out(again)
@@ -120,7 +121,7 @@ def test_kill_9_mid_cancel_then_the_same_cancel_sends_nothing_before_reconciling
 
     # After the window, reconciling finds the order untouched: the dead attempt is closed as
     # not applied, and only then is the cancel sent again.
-    time.sleep(3.2)
+    time.sleep(3 * 1.5 + 1.5 + 0.2)
     last = floor.run(*cancel_args("shoplazza", SHOPLAZZA_OPEN_ID))
     assert last.returncode == 0, last.stderr
     assert json_out(last)["outcome"] == "complete"

@@ -18,7 +18,7 @@ from tui.app import StoplineApp
 from tui.core.domain import CancelOutcome, CancelRequest, Line, Order
 from tui.core.holders import host_name
 from tui.core.journal import Attempt, Holder, SqliteStore
-from tui.core.lifecycle import CancelEvent, Sending
+from tui.core.lifecycle import CancelEvent
 from tui.sandbox import control
 from tui.screens.lookup import LookupScreen
 
@@ -173,15 +173,27 @@ def finished_attempt(
     return attempt_id
 
 
+def fault_once_written_ahead(app: StoplineApp, root_url: str, **fault: Any) -> None:
+    """Put a sandbox fault in force the moment the app's next cancel is written ahead: after
+    the look-up the lifecycle makes before sending, before the request leaves."""
+    service = app.service
+    assert service is not None
+    journal = service.lifecycle.journal
+    real = journal.mark_sent
+
+    async def mark_sent(*args: Any, **kwargs: Any) -> None:
+        await real(*args, **kwargs)
+        journal.mark_sent = real  # type: ignore[method-assign]
+        control.add_fault(root_url, **fault)
+
+    journal.mark_sent = mark_sent  # type: ignore[method-assign]
+
+
 class Recorder:
     """A ``run_test(message_hook=...)``: keeps every message once (a bubbling message is
-    dispatched more than once), and can put a sandbox fault in force the moment a cancel is
-    written ahead — after the look-up the lifecycle makes before sending, before the request
-    leaves (the screen dispatches ``Sending`` while the request is on its way)."""
+    dispatched more than once)."""
 
-    def __init__(self, root_url: str | None = None, **fault_after_sending: Any) -> None:
-        self.root_url = root_url
-        self.fault = fault_after_sending or None
+    def __init__(self) -> None:
         self.seen: list[Message] = []
         self._ids: set[int] = set()
 
@@ -190,14 +202,6 @@ class Recorder:
             return
         self._ids.add(id(message))
         self.seen.append(message)
-        if (
-            self.fault is not None
-            and isinstance(message, msg.CancelProgress)
-            and isinstance(message.event, Sending)
-        ):
-            assert self.root_url is not None
-            control.add_fault(self.root_url, **self.fault)
-            self.fault = None
 
     def events(self, kind: type[E]) -> list[E]:
         """The cancel lifecycle's events of one kind, in order."""

@@ -122,7 +122,7 @@ async def test_paste_preview_run_then_rerun_skips_settled(
         confirm = await run(pilot, screen)
         question = plain(confirm.question) + plain(confirm.detail or "")
         assert "Cancel 2 orders at Shoplazza (2)?" in question
-        assert "customer request" in question and "1 bad row, not sent." in question
+        assert "Reason: Customer request" in question and "1 bad row, not sent." in question
         batch = screen.batch_run
         assert batch is not None and not batch.stopped
         assert batch.summary.by_outcome() == {"complete": 1, "refused": 1}
@@ -133,10 +133,14 @@ async def test_paste_preview_run_then_rerun_skips_settled(
         assert recorded == {(OPEN, Outcome.COMPLETE, False), (FINISHED, Outcome.REFUSED, False)}
         assert cancel_calls(root_url) == 2
 
-        # Run it again: the journal shows both settled, so nothing is sent.
+        # Run it again: the journal shows both settled, so nothing is sent. Back on the form
+        # no field has focus, so the key pressed next is a key, not a row.
         await pilot.press("escape")
         await pilot.pause()
-        assert screen.phase == "form" and screen.focused is screen.source
+        assert screen.phase == "form" and screen.focused is None
+        await pilot.press("b")
+        await pilot.pause()
+        assert "b" not in screen.source.text.split()
         summary = await preview(pilot, screen)
         assert "2 settled earlier: skipped" in summary
         await run(pilot, screen)
@@ -207,9 +211,17 @@ async def test_a_file_is_read_in_the_background_and_a_long_one_used_as_is(
         screen.reason_field.input.value = "wave 7"
         summary = await preview(pilot, screen)
         assert "2 orders: Shoplazza (2)" in summary and "wave 7" in summary
-        # Typing in the text area drops the file: the text area is the source again.
+        # Back on the form no field has focus: a stray key is not typed into the rows.
         await pilot.press("escape")
         await pilot.pause()
+        assert screen.phase == "form" and screen.focused is None
+        await pilot.press("x")
+        await pilot.pause()
+        assert screen.file_source is not None
+        # enter goes back into the rows; typing there drops the file: the text is the source.
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.focused is screen.source
         await pilot.press("x")
         await pilot.pause()
         assert screen.file_source is None
@@ -239,13 +251,25 @@ async def test_stop_ends_the_run_and_in_flight_ones_stay_unknown(
         assert not batch.running and batch.stopped
         assert batch.summary.done == 0
         assert "stopped" in plain(screen.query_one("#run-title").render())
-        # It was written ahead and sent, and no answer was recorded: open and unknown,
-        # holding its order — and no longer in flight, since this run let go of it.
+        # It was written ahead and sent, and no answer came: finished unknown and open,
+        # holding its order until reconciled — and not in flight, for this console or any
+        # other process, since this run let go of it.
         (in_flight,) = await journal.attempts()
         assert in_flight.order_id == OPEN and in_flight.outcome is Outcome.UNKNOWN
-        assert in_flight.state is AttemptState.SENT and in_flight.open
+        assert in_flight.state is AttemptState.FINISHED and in_flight.open
+        assert in_flight.message == "stopped while the request was in flight"
         assert not journal.in_flight(in_flight)
         assert cancel_calls(root_url) == 1
+        # esc goes back to the form, with no field focused: b (the key that opened this
+        # screen) typed now is a key, never a row "b" in the next preview.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.phase == "form" and screen.focused is None
+        rows = screen.source.text
+        await pilot.press("b")
+        await pilot.pause()
+        assert screen.source.text == rows
+        assert "stopline.batch.edit" in footer_keys(app)
 
 
 async def test_rerun_after_a_stop_reconciles_the_unknown_rows_instead_of_resending(
@@ -277,7 +301,8 @@ async def test_rerun_after_a_stop_reconciles_the_unknown_rows_instead_of_resendi
         assert first.stopped and first.summary.done == 0
         left = await journal.attempts()
         assert {a.order_id for a in left} == set(orders)
-        assert all(a.state is AttemptState.SENT and a.open for a in left)
+        assert all(a.state is AttemptState.FINISHED and a.open for a in left)
+        assert all(a.outcome is Outcome.UNKNOWN for a in left)
         assert not any(journal.in_flight(a) for a in left)
         control.clear_faults(root_url)
 

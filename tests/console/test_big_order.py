@@ -64,7 +64,9 @@ async def test_review_reads_the_picked_items_once_whatever_the_order_size() -> N
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
-        assert f"{len(cancellable)} of {LINES} item(s)" in plain(app.screen.question)
+        question = plain(app.screen.question)
+        assert f"{len(cancellable):,} items: " in question
+        assert f"… and {len(cancellable) - PREVIEW_ITEMS:,} more" in question
 
 
 async def test_the_preview_names_a_few_items_and_keeps_the_orders_notes() -> None:
@@ -85,6 +87,6 @@ async def test_the_preview_names_a_few_items_and_keeps_the_orders_notes() -> Non
         await pilot.pause()
         shown = plain(dialog.query_one("#preview").render())
         total = sum(1 for line in dialog.order.lines if line.cancellable)
-        assert f"{total:,} item(s): " in shown
+        assert f"{total:,} items: " in shown
         assert shown.count("ITEM-") == PREVIEW_ITEMS + 4  # named picks + 4 not cancellable
         assert f"… and {total - PREVIEW_ITEMS:,} more" in shown

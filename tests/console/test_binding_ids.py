@@ -15,11 +15,18 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.screens.history import AttemptDetailScreen, HistoryScreen, HistoryTable
 from tui.screens.lookup import LookupScreen, ResultsTable
+from tui.screens.modal import HelpfulModal
 from tui.themes import load_themes
+from tui.widgets.fields import TextAreaField, TextField
 from tui.widgets.items import ItemPicker
+from tui.widgets.reason import ReasonField
 
 SCOPES = {
     "app": StoplineApp,
+    "field": TextField,
+    "area": TextAreaField,
+    "modal": HelpfulModal,
+    "reason": ReasonField,
     "lookup": LookupScreen,
     "lookup.results": ResultsTable,
     "history": HistoryScreen,

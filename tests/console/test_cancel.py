@@ -12,9 +12,11 @@ from tui.core.domain import CancelRequest, Outcome
 from tui.core.journal import AttemptState, SqliteStore
 from tui.core.journal.model import utcnow
 from tui.core.lifecycle import Answered, Done, NextStep, NotSent, Sending, Updated, Why
+from tui.palette import stopline_commands
 from tui.sandbox import control, showcase
 from tui.screens.cancel_dialog import CancelDialog
 from tui.screens.confirm import ConfirmScreen
+from tui.widgets.reason import PresetList
 
 from .conftest import AppFactory
 from .helpers import (
@@ -25,6 +27,7 @@ from .helpers import (
     cancel_with,
     claim,
     dead_holder,
+    fault_once_written_ahead,
     final_outcome,
     holder_of,
     look_up,
@@ -44,9 +47,11 @@ async def test_whole_order_cancel_shopify_style(make_app: AppFactory) -> None:
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, CancelDialog)
-        assert dialog.focused is dialog.query_one("#reason")
+        # Focus is on the numbered presets; a letter starts free text with itself.
+        assert dialog.focused is dialog.query_one(PresetList)
         assert "whole order" in plain(dialog.query_one("#whole").render())
         await pilot.press(*"customer called")
+        assert dialog.focused is dialog.query_one("#reason")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -81,7 +86,7 @@ async def test_item_cancel_with_quantity_really_decreases(make_app: AppFactory) 
         dialog = app.screen
         assert isinstance(dialog, CancelDialog)
         assert dialog.picked() == {first.id: 2}
-        assert "1 item(s)" in plain(dialog.preview())
+        assert "cancel 1 item: " in plain(dialog.preview())
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -133,7 +138,8 @@ async def test_partial_206_breakdown(make_app: AppFactory) -> None:
 async def test_refused_is_said_in_words(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        screen = await look_up(pilot, showcase.SHOPLAZZA_FINISHED_NUMBER)
+        # The look-up shows the lab job cancellable; the lab refuses: it is past a station.
+        screen = await look_up(pilot, showcase.RX_AT_NO_CANCEL_STATION)
         await cancel_with(pilot)
         assert final_outcome(screen).outcome is Outcome.REFUSED
         text = breakdown_text(app)
@@ -143,17 +149,60 @@ async def test_refused_is_said_in_words(make_app: AppFactory) -> None:
         assert screen.cancel_step() is NextStep.NONE
 
 
-async def test_refused_ordermesh_preview_names_what_cannot_be_cancelled(
-    make_app: AppFactory,
+async def test_an_order_that_cannot_be_cancelled_gets_no_c_and_says_why(
+    make_app: AppFactory, root_url: str
 ) -> None:
+    """Shipped, finished or with no line left: c is not offered (footer, help, palette),
+    pressing it opens nothing and sends nothing, and the outcome panel says why."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await look_up(pilot, showcase.ORDERMESH_SHIPPED)
+        for identifier in (
+            showcase.ORDERMESH_SHIPPED,
+            showcase.SHOPLAZZA_FINISHED_NUMBER,
+            showcase.PATTERN_NONE,
+        ):
+            screen = await look_up(pilot, identifier)
+            order = screen.highlighted_order()
+            assert order is not None and not order.can_cancel
+            assert screen.check_action("cancel", ()) is False
+            assert "stopline.cancel" not in {
+                a.binding.id for a in screen.active_bindings.values()
+            }
+            assert "Cancel order" not in [name for name, _, _ in stopline_commands(app)]
+            assert "Nothing to cancel: " in breakdown_text(app)
+            await pilot.press("c")
+            await pilot.pause()
+            assert app.screen is screen
+        assert cancel_calls(root_url) == 0
+        # An order that can be cancelled gets c back.
+        await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+        assert screen.check_action("cancel", ()) is True
+        assert "press c to cancel" in breakdown_text(app)
+
+
+async def test_the_dialog_and_its_question_count_truly(make_app: AppFactory) -> None:
+    """Pattern cancels whole orders: of 3 sub-orders 2 can be cancelled, and both the
+    dialog and its question say so — never "all 3"."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await look_up(pilot, showcase.PATTERN_PARTIAL)
         await pilot.press("c")
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, CancelDialog)
-        assert "not cancellable" in plain(dialog.preview())
+        preview = plain(dialog.preview())
+        assert "the whole order: the 2 lines of 3 that can still be cancelled" in preview
+        assert "not cancellable: sub-order 2" in preview
+        assert "(s)" not in preview
+        await pilot.press("1", "enter")
+        await pilot.pause()
+        question = app.screen
+        assert isinstance(question, ConfirmScreen)
+        words = plain(question.question)
+        assert "the 2 lines of 3 that can still be cancelled" in words
+        assert "all 3" not in words and "(s)" not in words
+        await pilot.press("n")
+        await pilot.pause()
         await pilot.press("escape")
 
 
@@ -187,16 +236,18 @@ async def test_unknown_after_timeout_then_r_rechecks_without_resending(
     app = make_app(attempts=1, shoplazza={"timeout_s": 0.5})
     # The cancel takes effect, then no answer comes, and the look-up right after it cannot
     # see either. (The look-up before sending still works: it is written ahead with it.)
-    hook = Recorder(
-        root_url,
-        provider="shoplazza",
-        mode="timeout",
-        when="after",
-        operations=["cancel", "lookup"],
-    )
+    hook = Recorder()
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         service = app.service
         assert service is not None
+        fault_once_written_ahead(
+            app,
+            root_url,
+            provider="shoplazza",
+            mode="timeout",
+            when="after",
+            operations=["cancel", "lookup"],
+        )
         screen = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
         await cancel_with(pilot)
         outcome = final_outcome(screen)
@@ -257,7 +308,7 @@ async def test_r_on_an_unknown_left_untouched_past_its_window_closes_it_as_not_a
         await settle(pilot)
         assert cancel_calls(root_url) == 1  # r looked; it sent nothing
         text = breakdown_text(app)
-        assert "Still open: nothing was cancelled. Press c to send the cancel again." in text
+        assert "still open — press c to send again" in text
         assert "ERROR" in text
         row = await service.attempt(outcome.attempt_id)
         assert row is not None
@@ -296,7 +347,17 @@ async def test_an_order_held_by_another_live_attempt_is_not_sent(
         service = app.service
         assert service is not None
         screen = await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
-        await cancel_with(pilot)
+        # The floor says who is sending it: c is not offered, and says why.
+        await settle(pilot)
+        blocker = screen.cancel_blocker() or ""
+        assert "ops-bob is cancelling it now" in blocker
+        assert not screen.check_action("cancel", ())
+        await pilot.press("c")
+        await pilot.pause()
+        assert not isinstance(app.screen, CancelDialog)
+        # Had the console not heard yet (a race), the lifecycle itself refuses: not sent.
+        screen.send_cancel(theirs.model_copy(update={"operator": ""}))
+        await settle(pilot)
         final = screen.last_final
         assert isinstance(final, NotSent) and final.why is Why.HELD
         assert final.attempt is not None and final.attempt.id == holder_id
@@ -421,7 +482,8 @@ async def test_async_confirmation_panel_says_initiated_while_checking(
 
 async def test_hostile_provider_text_shows_literally(make_app: AppFactory) -> None:
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    # Wide enough for every column whole (at 80 columns the sku is cut short).
+    async with app.run_test(size=(160, 40)) as pilot:
         screen = await look_up(pilot, showcase.HOSTILE_TEXT_ORDER)
         table = screen.lines.table
         assert table is not None
@@ -437,7 +499,15 @@ async def test_hostile_provider_text_shows_literally(make_app: AppFactory) -> No
         await pilot.pause()
         drawn = "\n".join(table.render_line(y).text for y in range(table.size.height))
         assert "SKU-[bold red]x[/] seal" in drawn
-        await cancel_with(pilot)
+        # Nothing in it can be cancelled, so c is not offered; the hostile cancel answer
+        # (the sandbox refuses it) is sent as the screen would send it.
+        assert screen.check_action("cancel", ()) is False
+        screen.send_cancel(
+            CancelRequest(
+                provider="pattern", order_id=showcase.HOSTILE_TEXT_ORDER, reason="hostile"
+            )
+        )
+        await settle(pilot)
         assert final_outcome(screen).outcome is Outcome.REFUSED
         text = breakdown_text(app)
         assert "[/]" in text

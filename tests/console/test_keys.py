@@ -10,6 +10,7 @@ from tui.sandbox import showcase
 from tui.screens.cancel_dialog import CancelDialog
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.reason import PresetList
 from tui.widgets.topbar import TopBar
 
 from .conftest import AppFactory
@@ -69,7 +70,7 @@ async def test_escape_backs_out_of_every_dialog(make_app: AppFactory) -> None:
         await pilot.press("c")
         await pilot.pause()
         dialog = app.screen
-        await pilot.press("down", "enter")
+        await pilot.press("1", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")  # confirmation: back to the dialog, nothing sent
@@ -80,18 +81,29 @@ async def test_escape_backs_out_of_every_dialog(make_app: AppFactory) -> None:
         await pilot.press("n")  # n: the same
         await pilot.pause()
         assert app.screen is dialog
+        # In the reason's text field, escape leaves the field; outside it closes the dialog.
+        await pilot.press("x")  # type-ahead: free text "x"
+        assert dialog.focused is dialog.query_one("#reason")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is dialog and dialog.focused is dialog.query_one(PresetList)
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
         assert screen.breakdown.phase == "idle"
         assert screen.last_request is None
 
-        # On the lookup screen escape goes back to the search field, then clears it.
-        assert screen.focused is screen.results
-        await pilot.press("escape")
+        # On the lookup screen escape leaves the search field for the results, keeping
+        # what was typed; on the results it does nothing (there is nothing to back out of).
+        await pilot.press("slash")
         assert screen.focused is screen.search
         await pilot.press("escape")
-        assert screen.search.value == ""
+        await pilot.pause()
+        assert screen.focused is screen.results
+        assert screen.search.value == showcase.SHOPLAZZA_OPEN_NUMBER
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.focused is screen.results and app.screen is screen
 
 
 async def test_enter_needs_a_reason(make_app: AppFactory) -> None:
@@ -143,7 +155,7 @@ async def test_colon_and_ctrl_p_open_the_palette_which_reaches_cancel(
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
-        await pilot.press(*"cancel high")
+        await pilot.press(*"cancel order")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause(0.2)
@@ -154,14 +166,27 @@ async def test_q_quits_outside_text_fields_only(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = lookup_screen(app)
+        await pilot.pause()
         await pilot.press("q")
         await pilot.pause()
         assert screen.search.value == "q"
         assert app.is_running
-        await pilot.press("escape", "escape")  # clear, then (no results) stay
-        screen.results.focus()
+        await pilot.press("escape")  # leave the field: single keys act again
         await pilot.pause()
+        assert screen.focused is screen.results
         await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_ctrl_q_quits_from_inside_a_text_field(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = lookup_screen(app)
+        await pilot.pause()
+        await pilot.press(*"114")
+        assert screen.focused is screen.search
+        await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_code == 0
 

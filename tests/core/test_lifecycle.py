@@ -25,6 +25,7 @@ from tui.core.domain import (
     CancelRequest,
     ItemSelection,
     Line,
+    NotCancelledLine,
     Order,
     Outcome,
 )
@@ -33,6 +34,7 @@ from tui.core.holders import host_name, process_started
 from tui.core.identifiers import InvalidInput
 from tui.core.journal import Holder, SqliteJournal
 from tui.core.lifecycle import (
+    SEND_BUDGET_TIMEOUTS,
     Answered,
     CancelLifecycle,
     Done,
@@ -145,7 +147,10 @@ def order(*lines: Line, status: str = "open", **kw) -> Order:
 
 def line(line_id: str, quantity: int | None = 1, status: str = "open") -> Line:
     return Line(
-        id=line_id, quantity=quantity, status=status, cancellable=status not in ("cancelled",)
+        id=line_id,
+        quantity=quantity,
+        status=status,
+        cancellable=status not in ("cancelled", "shipped", "error"),
     )
 
 
@@ -209,6 +214,30 @@ def test_some_lines_cancelled_is_partly() -> None:
     evidence = compare(before, now, whole())
     assert evidence.change is Change.PARTLY
     assert [c.id for c in evidence.cancelled] == ["A"]
+
+
+def test_lines_that_moved_on_uncancelled_read_as_not_applied_and_final() -> None:
+    """Every line asked for is now shipped or in error, none cancelled: the cancel did not
+    apply and never can — not "untouched, may still take effect"."""
+    before = order(line("A"), line("B"))
+    now = order(line("A", status="shipped"), line("B", status="error"))
+    for line_ in now.lines:
+        assert not line_.cancellable
+    evidence = compare(before, now, whole())
+    assert evidence.change is Change.MOVED_ON and evidence.final
+    assert [(m.id, m.status) for m in evidence.moved_on] == [("A", "shipped"), ("B", "error")]
+    assert evidence.cancelled == []
+    # One moved on, the other still cancellable: the cancel may still apply to it.
+    waiting = compare(before, order(line("A", status="shipped"), line("B")), whole())
+    assert waiting.change is Change.UNTOUCHED and not waiting.final
+    # One cancelled, the other moved on: partly, and over.
+    partly = compare(
+        before, order(line("A", status="cancelled"), line("B", status="shipped")), whole()
+    )
+    assert partly.change is Change.PARTLY and partly.final
+    # A line moved on that was not asked for says nothing.
+    only_a = compare(before, order(line("A"), line("B", status="shipped")), items(("A", 1)))
+    assert only_a.change is Change.UNTOUCHED and not only_a.final
 
 
 def test_a_cancellation_in_progress_is_pending() -> None:
@@ -307,6 +336,44 @@ def test_an_initiated_cancel_is_confirmed_by_matching_not_by_counting() -> None:
     # Untouched long after: still initiated, unconfirmed — never turned into "not applied".
     stale = settle_outcome(initiated, Evidence(Change.UNTOUCHED, words="x"), window_over=True)
     assert (stale.outcome, stale.confirmed) == (Outcome.COMPLETE, False)
+
+
+def test_an_initiated_cancel_whose_lines_moved_on_is_settled_not_applied() -> None:
+    """Pattern said "initiated", then every sub-order asked for went to error: nothing was
+    cancelled and nothing more can be. Settled as not applied, so the order is no longer
+    held as awaiting confirmation — and never reported cancelled."""
+    initiated = CancelOutcome(
+        provider="pattern",
+        order_id="MO-1",
+        outcome=Outcome.COMPLETE,
+        cancelled=[CancelledLine(id="42")],
+    )
+    moved = Evidence(
+        Change.MOVED_ON,
+        moved_on=[NotCancelledLine(id="sub-order 1", status="error")],
+        words="no longer cancellable: sub-order 1 is error",
+        final=True,
+    )
+    settled = settle_outcome(initiated, moved, window_over=False)
+    assert (settled.outcome, settled.confirmed) == (Outcome.ERROR, False)
+    assert settled.cancelled == [] and settled.message.startswith("not applied")
+    assert [n.id for n in settled.not_cancelled] == ["sub-order 1"]
+    assert next_step(settled) is NextStep.RETRY
+    # Some cancelled and the rest moved on: partial, confirmed — over, never awaited again.
+    partly = Evidence(
+        Change.PARTLY,
+        [CancelledLine(id="sub-order 2")],
+        "cancelled now: sub-order 2",
+        moved_on=[NotCancelledLine(id="sub-order 1", status="error")],
+        final=True,
+    )
+    two = initiated.model_copy(
+        update={"cancelled": [CancelledLine(id="42"), CancelledLine(id="43")]}
+    )
+    over = settle_outcome(two, partly, window_over=False)
+    assert (over.outcome, over.confirmed) == (Outcome.PARTIAL, True)
+    assert [c.id for c in over.cancelled] == ["sub-order 2"]
+    assert next_step(over) is NextStep.NONE
 
 
 def test_next_step_and_follow_up() -> None:
@@ -408,7 +475,7 @@ async def test_untouched_inside_the_window_stays_unknown_after_it_is_closed_as_e
     attempt = await journal.get(first.outcome.attempt_id)
     assert attempt is not None and attempt.open
     section = lifecycle.settings.providers()["ordermesh"]
-    window = timedelta(seconds=section.timeout_s + section.settle_s)
+    window = timedelta(seconds=SEND_BUDGET_TIMEOUTS * section.timeout_s + section.settle_s)
     assert attempt.lease_until == wall.now + window
 
     # Inside the window: reconciling leaves it unknown, the claim held.

@@ -746,8 +746,9 @@ async def test_a_journal_failure_after_sending_still_reports_the_answer(api, ser
 
     outcome = final.outcome
     assert outcome.outcome is Outcome.COMPLETE and outcome.confirmed  # the provider's answer
-    assert f"journal write failed; attempt {outcome.attempt_id} reads as unknown there" in (
-        outcome.warnings
+    assert any(
+        w.startswith(f"journal write failed; attempt {outcome.attempt_id} reads as unknown there")
+        for w in outcome.warnings
     )
     # The journal still holds the write-ahead: open and unknown, never "cancelled".
     stored = await service.attempt(outcome.attempt_id)
@@ -761,3 +762,34 @@ async def test_a_journal_failure_after_sending_still_reports_the_answer(api, ser
     again = await service.cancel(request_for("shoplazza"))
     assert isinstance(again, NotSent) and again.why is Why.EARLIER_APPLIED
     assert len(api.calls("POST", case.cancel_path)) == 1
+    # The answer kept for the journal does not overwrite that reconciliation.
+    reconciled = await service.attempt(outcome.attempt_id)
+    await service.lifecycle.recorder.flush()
+    assert service.lifecycle.recorder.unrecorded == []
+    assert await service.attempt(outcome.attempt_id) == reconciled
+
+
+async def test_an_answer_the_journal_refused_is_written_once_it_takes_it(
+    api, service_for, tmp_path
+):
+    """A console lives on: the answer it could not record must not stay "sent" under its
+    live pid (held, for every other process on the machine, as being cancelled)."""
+    case = CASES["shoplazza"]
+    case.install_lookups(api, "found", "cancelled")
+    api.add("POST", case.cancel_path, (200, case.cancelled))
+    journal = FinishFails(tmp_path / "journal.sqlite3", api)
+    service = service_for(journal=journal)
+
+    final = await done(service, request_for("shoplazza"))
+    assert service.lifecycle.recorder.unrecorded == [final.outcome.attempt_id]
+    await service.lifecycle.recorder.flush()  # what the background writer does, in a while
+
+    assert service.lifecycle.recorder.unrecorded == []
+    stored = await service.attempt(final.outcome.attempt_id)
+    assert stored is not None
+    assert (stored.state, stored.open, stored.outcome, stored.confirmed) == (
+        AttemptState.FINISHED,
+        False,
+        Outcome.COMPLETE,
+        True,
+    )

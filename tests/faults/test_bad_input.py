@@ -496,7 +496,7 @@ def test_cli_batch_reports_bad_rows_by_line_and_sends_nothing_for_them(
         (4, "between 1 and 1000000"),
         (5, "control characters"),
         (6, "reason is required"),
-        (7, "expected 4 column(s)"),
+        (7, "expected 4 columns"),
     ]:
         assert f"line {line_no}: " in err and words in err, err
     assert "nothing was sent" in err and "Traceback" not in err

@@ -24,7 +24,7 @@ from tui.core.batch import HELD, BatchRow, BatchRunner, BatchSummary
 from tui.core.domain import CancelOutcome, CancelRequest, LookupState, Outcome
 from tui.core.errors import ProviderError
 from tui.core.journal.model import utcnow
-from tui.core.lifecycle import Done, NotSent, Why
+from tui.core.lifecycle import SEND_BUDGET_TIMEOUTS, Done, NotSent, Why
 from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
 from tui.core.text import clean
@@ -278,7 +278,8 @@ BATCH_FAULTS = [
 
 SETTLE_S = 1.5
 """Every provider's settle time in the batch test: an unknown cancel's window ends
-``TIMEOUT_S + SETTLE_S`` after it was sent, long enough for the resume inside it to run."""
+``SEND_BUDGET_TIMEOUTS * TIMEOUT_S + SETTLE_S`` after it was sent, long enough for the resume
+inside it to run."""
 
 
 @pytest.mark.parametrize("fault", [pytest.param(f, id=f.id) for f in BATCH_FAULTS])
@@ -337,7 +338,7 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
     assert len(leases) == sum(o is UNKNOWN for o in outcome_first.values())
     if leases:
         wait = max(lease for lease in leases if lease) - utcnow()
-        assert wait.total_seconds() <= TIMEOUT_S + SETTLE_S
+        assert wait.total_seconds() <= SEND_BUDGET_TIMEOUTS * TIMEOUT_S + SETTLE_S
         await asyncio.sleep(max(0.0, wait.total_seconds()) + 0.05)
     cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
     third = await BatchRunner(stack.service, concurrency=4).run(

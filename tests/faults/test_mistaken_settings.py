@@ -196,7 +196,7 @@ def test_config_check_reports_every_problem_at_once(home: Path) -> None:
         "STOPLINE_SHOPLAZZA__RATE_PER_S (shoplazza.rate_per_s): must be at least 1",
         "no key binding has the id stopline.cancle; did you mean stopline.cancel?",
         "stopline.history and stopline.cancel would share the key c on one screen",
-        "9 problem(s)",
+        "9 problems",
     )
     # The file is not blamed for what the environment said, nor the reverse.
     assert f"{config}: shoplazza" not in result.stdout

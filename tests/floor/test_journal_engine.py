@@ -4,7 +4,7 @@ journal's store tests prove, for the reads and claims the batch path and the his
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postgres_cluster import PostgresCluster
@@ -13,6 +13,7 @@ from tui.core.domain import CancelOutcome, CancelRequest, Line, Order, Outcome
 from tui.core.journal import Holder
 from tui.core.journal.history import each_attempt
 from tui.core.journal.postgres import PostgresJournal
+from tui.core.journal.rows import OVERRULED_WARNING
 
 LEASE = datetime(2099, 1, 1, tzinfo=UTC)
 HOLDER = Holder(operator="ana", host="test-host", pid=4242, pid_started=1.0)
@@ -65,6 +66,83 @@ async def test_a_claim_reads_the_latest_earlier_attempt_in_its_own_transaction(
         )
         fresh = await journal.claim(request("new"), HOLDER, lease_until=LEASE, take_over=never)
         assert fresh.taken and fresh.earlier is None
+    finally:
+        await journal.aclose()
+
+
+async def test_the_server_says_whether_a_lease_runs_whatever_this_machine_s_clock_says(
+    cluster: PostgresCluster, database: str, monkeypatch: Any
+) -> None:
+    """Leases are written in the server's time and read with the server's verdict: a machine
+    whose own clock steps (NTP, a resumed VM) after connecting neither writes a lease that
+    ends too soon nor reads another machine's live lease as over."""
+    import tui.core.journal.postgres as postgres_module
+
+    journal = PostgresJournal(cluster.url("stopline_owner", database))
+    try:
+        await journal.connect()
+        real = postgres_module.utcnow
+        monkeypatch.setattr(postgres_module, "utcnow", lambda: real() + timedelta(hours=2))
+        assert abs((journal.now() - real()).total_seconds()) < 5  # still the server's time
+        lease = journal.now() + timedelta(seconds=30)
+        claim = await journal.claim(request("clock"), HOLDER, lease_until=lease, take_over=never)
+        assert claim.attempt_id is not None
+        row = await journal.get(claim.attempt_id)
+        assert row is not None and row.lease_live is True
+        assert not row.lease_over(real() + timedelta(hours=2))  # the server's verdict rules
+        async with journal.connection() as conn:
+            await conn.execute(
+                "UPDATE stopline.attempts SET lease_until = now() - interval '1 second'"
+                " WHERE id = %s",
+                (claim.attempt_id,),
+            )
+        over = await journal.get(claim.attempt_id)
+        assert over is not None and over.lease_live is False and over.lease_over(real())
+    finally:
+        await journal.aclose()
+
+
+async def test_a_late_answer_overrules_not_applied_and_finish_only_shortens_a_lease(
+    cluster: PostgresCluster, database: str
+) -> None:
+    journal = PostgresJournal(cluster.url("stopline_owner", database))
+    try:
+        claim = await journal.claim(request("late"), HOLDER, lease_until=LEASE, take_over=never)
+        assert claim.attempt_id is not None
+        attempt_id = claim.attempt_id
+        await journal.mark_sent(attempt_id, order("late"), lease_until=LEASE)
+        stopped = CancelOutcome(
+            provider="shoplazza", order_id="late", outcome=Outcome.UNKNOWN, message="stopped"
+        )
+        sooner = datetime(2098, 1, 1, tzinfo=UTC)
+        assert await journal.finish(attempt_id, stopped, 1, lease_until=sooner)
+        assert await journal.finish(attempt_id, stopped, 1, lease_until=LEASE)
+        row = await journal.get(attempt_id)
+        assert row is not None and row.open and row.lease_until is not None
+        # Written as the server's now() plus the length asked for: the same moment, give or
+        # take the time the statement took.
+        assert abs((row.lease_until - sooner).total_seconds()) < 2
+
+        not_applied = CancelOutcome(
+            provider="shoplazza", order_id="late", outcome=Outcome.ERROR, message="not applied"
+        )
+        assert await journal.settle(attempt_id, not_applied, only_if_open=True)
+        applied = CancelOutcome(
+            provider="shoplazza", order_id="late", outcome=Outcome.COMPLETE, message="ok"
+        )
+        assert await journal.finish(attempt_id, applied, 5) is False
+        row = await journal.get(attempt_id)
+        assert row is not None and (row.outcome, row.open, row.message) == (
+            Outcome.COMPLETE,
+            False,
+            "ok",
+        )
+        assert row.warnings[-1] == OVERRULED_WARNING
+        refused = applied.model_copy(update={"outcome": Outcome.REFUSED})
+        assert await journal.finish(attempt_id, refused, 5) is False
+        again = await journal.get(attempt_id)
+        assert again is not None and again.outcome is Outcome.COMPLETE
+        assert again.warnings[-1].startswith("a late answer came")
     finally:
         await journal.aclose()
 

@@ -12,6 +12,7 @@ import pytest
 from postgres_cluster import PostgresCluster
 
 from tui.core.journal.postgres_schema import SCHEMA_VERSION
+from tui.core.vocabulary import plural
 from tui.sandbox import SandboxServer, control
 from tui.sandbox.showcase import ORDERMESH_MULTI_ITEM, SHOPLAZZA_OPEN_ID
 
@@ -189,7 +190,7 @@ def test_machines_migrating_at_once_are_safe(owner: Machine) -> None:
         assert proc.returncode == 0, err
         outputs.append(out)
     assert all(f"schema version {SCHEMA_VERSION}" in out for out in outputs)
-    applied = f"({SCHEMA_VERSION} step(s) applied)"
+    applied = f"({plural(SCHEMA_VERSION, 'step')} applied)"
     assert sorted(applied in out for out in outputs) == [False, False, True]
 
 
@@ -212,8 +213,8 @@ def test_importing_a_local_journal_is_idempotent(owner: Machine, machine_a: Mach
     first = owner.run("journal", "import", str(path))
     again = owner.run("journal", "import", str(path))
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
-    assert "1 attempt(s) imported" in first.stdout
-    assert "0 attempt(s) imported" in again.stdout and "1 already there" in again.stdout
+    assert "1 attempt imported" in first.stdout
+    assert "0 attempts imported" in again.stdout and "1 already there" in again.stdout
     by_order = {r["order_id"]: r for r in machine_a.history()}
     assert set(by_order) == {SHOPLAZZA_OPEN_ID, ORDERMESH_MULTI_ITEM}
     imported = by_order[ORDERMESH_MULTI_ITEM]
@@ -233,3 +234,28 @@ def test_an_operator_role_cannot_migrate_and_is_told_who_can(
     assert result.returncode == 1
     assert "stopline journal migrate" in result.stderr
     assert owner.cancels() == []
+
+
+def test_both_engines_have_exactly_the_columns_of_the_one_definition(
+    machine_a: Machine, cluster: PostgresCluster, database: str, tmp_path: Path
+) -> None:
+    """``tui.core.journal.fields`` defines the journal's columns once; the SQLite steps
+    (frozen, applied in order) and PostgreSQL's must arrive at exactly those."""
+    import sqlite3
+
+    from tui.core.journal import SqliteStore
+    from tui.core.journal.fields import NAMES
+
+    with psycopg.connect(cluster.url("stopline_owner", database)) as conn:
+        pg = [
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+                " 'stopline' AND table_name = 'attempts' ORDER BY ordinal_position"
+            )
+        ]
+    SqliteStore(tmp_path / "j.sqlite3").close()
+    with sqlite3.connect(tmp_path / "j.sqlite3") as lite:
+        local = [row[1] for row in lite.execute("PRAGMA table_info(attempts)")]
+    assert pg == list(NAMES)
+    assert sorted(local) == sorted(NAMES)

@@ -41,6 +41,7 @@ from tui.core.journal import (
     SqliteStore,
     UnknownAttempt,
 )
+from tui.core.journal.rows import OVERRULED_WARNING
 from tui.core.settings import Settings
 
 
@@ -925,12 +926,35 @@ def test_a_claim_refused_by_the_index_rolls_back_cleanly(
     assert store.open_attempt("shoplazza", "1001-1").id == first  # type: ignore[union-attr]
 
 
-def test_a_late_answer_never_overwrites_an_attempt_reconciled_meanwhile(
+def test_a_late_answer_is_kept_beside_a_reconciliation_it_does_not_contradict(
     store: SqliteStore,
 ) -> None:
-    """Another process reconciled the attempt (after its window: not applied) and released
+    """Another process reconciled the attempt (the look-up showed it applied) and released
     it; the sender's answer then arrives after all. The journal keeps the reconciliation and
     records the late answer beside it; the row is not reopened or rewritten."""
+    request = make_request()
+    attempt_id = claim_and_send(store, request)
+    applied = make_outcome(request, Outcome.COMPLETE, message="the look-up shows it applied")
+    assert store.settle(attempt_id, applied, only_if_open=True)
+    refused = make_outcome(request, Outcome.REFUSED, message="already cancelled")
+    assert store.finish(attempt_id, refused, 5.0) is False
+    row = store.get(attempt_id)
+    assert row is not None
+    assert (row.outcome, row.open, row.message) == (
+        Outcome.COMPLETE,
+        False,
+        "the look-up shows it applied",
+    )
+    assert row.warnings[-1].startswith("a late answer came after this attempt was reconciled")
+    assert "refused" in row.warnings[-1]
+
+
+def test_a_late_answer_that_the_provider_cancelled_overrules_not_applied(
+    store: SqliteStore,
+) -> None:
+    """Reconciled as not applied (untouched after its window), then the provider answers that
+    it cancelled: the journal must not keep saying "not applied" — it keeps the provider's
+    answer, still released, with a warning that another cancel may have followed."""
     request = make_request()
     attempt_id = claim_and_send(store, request)
     not_applied = make_outcome(request, Outcome.ERROR, message="not applied")
@@ -938,9 +962,28 @@ def test_a_late_answer_never_overwrites_an_attempt_reconciled_meanwhile(
     assert store.finish(attempt_id, make_outcome(request), 5.0) is False
     row = store.get(attempt_id)
     assert row is not None
-    assert (row.outcome, row.open, row.message) == (Outcome.ERROR, False, "not applied")
-    assert row.warnings[-1].startswith("a late answer came after this attempt was reconciled")
-    assert "complete" in row.warnings[-1]
+    assert (row.outcome, row.open, row.message) == (Outcome.COMPLETE, False, "ok")
+    assert row.warnings[-1] == OVERRULED_WARNING
+    # A second late answer (a refusal) changes nothing more than a note.
+    assert store.finish(attempt_id, make_outcome(request, Outcome.REFUSED), 5.0) is False
+    again = store.get(attempt_id)
+    assert again is not None and again.outcome is Outcome.COMPLETE
+    assert again.warnings[-1].startswith("a late answer came")
+
+
+def test_finish_shortens_a_lease_and_never_lengthens_it(store: SqliteStore) -> None:
+    request = make_request()
+    attempt_id = claim_and_send(store, request)
+    sent = store.get(attempt_id)
+    assert sent is not None and sent.lease_until is not None
+    stopped = make_outcome(request, Outcome.UNKNOWN, message="stopped")
+    sooner = sent.lease_until - timedelta(hours=1)
+    assert store.finish(attempt_id, stopped, 1.0, lease_until=sooner)
+    row = store.get(attempt_id)
+    assert row is not None and (row.lease_until, row.open) == (sooner, True)
+    later = sent.lease_until + timedelta(hours=5)
+    assert store.finish(attempt_id, stopped, 1.0, lease_until=later)
+    assert store.get(attempt_id).lease_until == sooner  # type: ignore[union-attr]
 
 
 def test_finish_records_an_answer_while_the_attempt_still_holds_its_order(

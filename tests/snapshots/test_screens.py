@@ -115,7 +115,8 @@ def test_refused_breakdown(
     snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
 ) -> None:
     async def steps(pilot: Pilot[Any]) -> None:
-        await look_up(pilot, showcase.PATTERN_NONE)
+        # The look-up shows the lab job cancellable; the lab refuses: past a station.
+        await look_up(pilot, showcase.RX_AT_NO_CANCEL_STATION)
         await cancel(pilot)
         outcome = sent_outcome(lookup(pilot))
         assert outcome.outcome.value == "refused"
@@ -153,7 +154,7 @@ def test_recheck_still_open_breakdown(
         assert screen.breakdown.recheck is not None
         assert screen.breakdown.recheck.verdict.value == "not_applied"
         await until_still(pilot)
-        assert "Still open: nothing was cancelled." in text_of(pilot)
+        assert "still open — press c to send again" in text_of(pilot)
 
     app = make_app(attempts=1, shoplazza={"timeout_s": 0.5, "settle_s": 0.1})
     assert snap_compare(app, terminal_size=size, run_before=steady(sandbox_netloc, steps))
@@ -182,5 +183,127 @@ def test_help_screen(
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_first_screen_after_not_found(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    """Nothing found: the search field keeps focus, the identifier selected to type over;
+    the footer says how to get help and out from inside the field."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, "999-0000000-0000000")
+        screen = lookup(pilot)
+        assert screen.focused is screen.search and not screen.orders
+        assert "No provider has an order" in text_of(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_order_that_cannot_be_cancelled(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    """Shipped: no c in the footer, and the outcome panel says why."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.ORDERMESH_SHIPPED)
+        screen = lookup(pilot)
+        assert screen.check_action("cancel", ()) is False
+        assert "Nothing to cancel" in text_of(pilot)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_cancel_dialog_preset_by_digit_and_its_help(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    """Preset 3 taken by its digit; ? shows the dialog's own keys over it."""
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.PATTERN_PARTIAL)
+        await pilot.press("c", "3")
+        await pilot.pause()
+        dialog = pilot.app.screen
+        assert isinstance(dialog, CancelDialog) and dialog.reason == "Fraud"
+        await until_still(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))
+
+
+def test_quit_asks_with_a_cancel_in_flight(
+    snap_compare: Any,
+    make_app: AppFactory,
+    sandbox: Any,
+    sandbox_netloc: str,
+    size: tuple[int, int],
+) -> None:
+    async def steps(pilot: Pilot[Any]) -> None:
+        await look_up(pilot, showcase.SHOPLAZZA_OPEN_NUMBER)
+        control.add_fault(
+            sandbox.root_url,
+            provider="shoplazza",
+            mode="latency",
+            latency_ms=20_000,
+            operations=["cancel"],
+        )
+        await pilot.press("c", "1", "y")
+        screen = lookup(pilot)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if screen.breakdown.phase == "sending" and screen.breakdown.request is not None:
+                break
+        await pilot.pause(0.3)  # written ahead; its request is out
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmScreen)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        # The cancel stays in flight: no settle() for workers here.
+        await pilot.pause()
+        await steps(pilot)
+        for field in pilot.app.screen_stack[1].query("Input"):
+            field.cursor_blink = False
+        await until_still(pilot)
+
+    app = make_app()
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+    finally:
+        control.clear_faults(sandbox.root_url)
+
+
+def test_batch_form_after_leaving_the_preview(
+    snap_compare: Any, make_app: AppFactory, sandbox_netloc: str, size: tuple[int, int]
+) -> None:
+    """Back on the form no field has focus: a key pressed next is a key, not a row."""
+    from textual import events
+    from textual.widgets import Select
+
+    from tui.widgets.reason import ReasonField
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        lookup(pilot).results.focus()
+        await pilot.press("b")
+        await pilot.pause()
+        batch = pilot.app.screen
+        pilot.app.post_message(
+            events.Paste(f"{showcase.SHOPLAZZA_OPEN_ID}\n{showcase.SHOPLAZZA_FINISHED_ID}\n")
+        )
+        await pilot.pause()
+        batch.query_one("#provider", Select).value = "shoplazza"
+        batch.query_one(ReasonField).action_pick(2)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert batch.phase == "preview"
+        await pilot.press("escape", "b")
+        await pilot.pause()
+        assert batch.phase == "form" and batch.focused is None
+        assert "b" not in batch.source.text.split()
 
     assert snap_compare(make_app(), terminal_size=size, run_before=steady(sandbox_netloc, steps))

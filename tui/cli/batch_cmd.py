@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from tui.core.vocabulary import plural
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -151,8 +153,8 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
                 interrupted = asyncio.run(run_then_close())
             except JournalError as exc:  # nothing more is sent without a journal
                 sys.stderr.write(
-                    f"stopline: {clean(str(exc))}\nstopline: batch stopped: {summary.done} "
-                    f"order(s) finished, {summary.not_run} not run\n"
+                    f"stopline: {clean(str(exc))}\nstopline: batch stopped: "
+                    f"{plural(summary.done, 'order')} finished, {summary.not_run} not run\n"
                 )
                 return exit_codes.FAILURE
         finally:
@@ -176,8 +178,8 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
         print_report(summary, plan)
     if interrupted:
         sys.stderr.write(
-            f"stopline: interrupted; {summary.not_run} order(s) not run. Run the same command "
-            "again to resume: settled orders are skipped, unknown ones re-checked first.\n"
+            f"stopline: interrupted; {plural(summary.not_run, 'order')} not run. Run the same "
+            "command again to resume: settled orders are skipped, unknown ones re-checked first.\n"
         )
     return code
 
@@ -349,7 +351,7 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
     from tui.core.vocabulary import RowStatus
 
     out = console()
-    head = Text.assemble((f"{summary.total} order(s): ", "bold"))
+    head = Text.assemble((f"{plural(summary.total, 'order')}: ", "bold"))
     parts = [
         t(f"{RowStatus(name).label} {n}", TONE_STYLE[RowStatus(name).tone])
         for name, n in summary.by_outcome().items()
@@ -361,7 +363,7 @@ def print_report(summary: BatchSummary, plan: BatchPlan) -> None:
     if summary.not_run:
         extras.append(f"{summary.not_run} not run")
     if plan.errors:
-        extras.append(f"{len(plan.errors)} bad row(s)")
+        extras.append(plural(len(plan.errors), "bad row"))
     if extras:
         head.append(f"  ({'; '.join(extras)})", style="dim")
     out.print(head)

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from tui.cli import exit_codes
 from tui.cli.render import (
@@ -19,6 +20,7 @@ from tui.cli.render import (
     outcome_report,
     print_json,
     t,
+    waiting,
 )
 from tui.core.domain import (
     CancelRequest,
@@ -31,9 +33,13 @@ from tui.core.identifiers import (
     validate_identifier,
     validate_reason_code,
 )
-from tui.core.lifecycle import NotSent, Why
+from tui.core.lifecycle import Done, NotSent, Why
 from tui.core.providers import registry
+from tui.core.vocabulary import plural
 from tui.runtime import ACTING_COMMANDS, Runtime, demo_notice, open_runtime, sandbox_config
+
+if TYPE_CHECKING:
+    from tui.core.service import StoplineService
 
 
 @contextmanager
@@ -49,13 +55,21 @@ def runtime_for(args: argparse.Namespace) -> Iterator[Runtime]:
 
 
 def check_provider(key: str | None) -> str | None:
+    """A provider's key from ``--provider``: its key or its label, any case; an unknown one
+    is refused with a "did you mean" (``shoplaza`` → shoplazza)."""
     if key is None:
         return None
-    key = key.strip().lower()
-    if key not in registry.provider_keys():
-        known = ", ".join(registry.provider_keys())
-        raise InvalidInput(f"unknown provider {key!r}; known providers: {known}")
-    return key
+    import difflib
+
+    wanted = key.strip().lower()
+    by_name = {k: k for k in registry.provider_keys()}
+    by_name.update({label.lower(): k for k, label in registry.labels().items()})
+    if wanted in by_name:
+        return by_name[wanted]
+    known = ", ".join(registry.provider_keys())
+    near = difflib.get_close_matches(wanted, list(by_name), n=1, cutoff=0.6)
+    hint = f"; did you mean {by_name[near[0]]}?" if near else ""
+    raise InvalidInput(f"unknown provider {wanted!r}{hint or ';'} known providers: {known}")
 
 
 async def lookup(args: argparse.Namespace) -> int:
@@ -63,7 +77,8 @@ async def lookup(args: argparse.Namespace) -> int:
     provider = check_provider(args.provider)
     with runtime_for(args) as runtime:
         async with runtime.open_service() as service:
-            results = await service.lookup_all(identifier, [provider] if provider else None)
+            with waiting(f"looking {identifier} up…"):
+                results = await service.lookup_all(identifier, [provider] if provider else None)
     if args.json:
         print_json([{**r.model_dump(mode="json"), "demo": runtime.demo} for r in results])
     else:
@@ -82,7 +97,7 @@ async def lookup(args: argparse.Namespace) -> int:
 
 def _confirm(request: CancelRequest) -> bool:
     what = (
-        f"{len(request.items)} item(s): " + ", ".join(i.id for i in request.items)
+        f"{plural(len(request.items), 'item')}: " + ", ".join(i.id for i in request.items)
         if request.items
         else "the whole order"
     )
@@ -115,7 +130,7 @@ async def cancel(args: argparse.Namespace) -> int:
             if not args.yes and not _confirm(request):
                 sys.stderr.write("stopline: not sent\n")
                 return exit_codes.USAGE
-            final = await service.cancel(request, confirm=args.wait)
+            final = await _cancel_with_spinner(service, request, wait=args.wait)
     out = console()
     if isinstance(final, NotSent):
         if args.json:
@@ -142,6 +157,30 @@ async def cancel(args: argparse.Namespace) -> int:
     return exit_codes.BY_OUTCOME[outcome.outcome]
 
 
+async def _cancel_with_spinner(
+    service: StoplineService, request: CancelRequest, *, wait: bool
+) -> Done | NotSent:
+    """The cancel's lifecycle, saying on stderr (a terminal only) what it is waiting for."""
+    from tui.core.lifecycle import Answered, Done, Sending, Updated
+
+    label = registry.label(request.provider)
+    timeout = service.settings.providers()[request.provider].timeout_s
+    final: Done | NotSent | None = None
+    with waiting(f"looking order {request.order_id} up at {label} before sending…") as status:
+        async for event in service.cancel_events(request, confirm=wait):
+            if isinstance(event, Sending):
+                status.update(
+                    f"cancelling at {label}: waiting for its answer (unknown after "
+                    f"{timeout:g} s)…"
+                )
+            elif isinstance(event, Answered | Updated) and wait:
+                status.update(f"initiated at {label}: waiting for it to confirm…")
+            elif isinstance(event, Done | NotSent):
+                final = event
+    assert final is not None, "the lifecycle ends with Done or NotSent"
+    return final
+
+
 def not_sent_exit_code(final: NotSent) -> int:
     """7 when another attempt holds the order; an earlier attempt's outcome decides when it
     settled the order; 0 when it is cancelled already; 5 not found; 1 no look-up."""
@@ -161,7 +200,7 @@ def config_check() -> int:
     out = console()
     report = check_config()
     if not report.ok or report.settings is None:
-        out.print(t(f"{config_path()}: {len(report.problems)} problem(s)", "bold red"))
+        out.print(t(f"{config_path()}: {plural(len(report.problems), 'problem')}", "bold red"))
         for problem in report.problems:
             out.print(t(f"  - {problem}"))
         return exit_codes.USAGE
@@ -187,6 +226,7 @@ def config_check() -> int:
 
 
 def locate() -> int:
+    from tui.core.console_state import state_path
     from tui.core.logs import LOG_NAME
     from tui.core.settings import config_path, settings_class
 
@@ -203,6 +243,7 @@ def locate() -> int:
         ("demo journal", data_dir / "demo" / "journal.sqlite3"),
         ("log", settings.resolved_log_dir() / LOG_NAME),
         ("themes", config_path().parent / "themes"),
+        ("console state", state_path()),
     ]
     if settings.journal_url is not None:
         from tui.core.journal.postgres import redacted_url

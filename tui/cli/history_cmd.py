@@ -36,12 +36,21 @@ CSV_FIELDS: tuple[str, ...] = (
 """``--csv`` columns: the journal's public fields plus ``standing``."""
 
 
+EPILOG = """\
+exit codes:
+    0  listed (also when no attempt matches)
+    1  the journal cannot be read
+    2  bad usage (a bad --limit, --since, --provider or --order)
+"""
+
+
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "history",
         help="list recorded cancel attempts, newest first",
         description="List the cancel attempts in the journal, newest first. An attempt whose "
         "answer never came (the process died, the connection dropped) shows as unknown.",
+        epilog=EPILOG,
     )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON list of attempts")
@@ -275,6 +284,7 @@ def history_table(attempts: list[Attempt], journal: str) -> Table:
     from tui.cli.render import TONE_STYLE, t
     from tui.core.batch import format_items
     from tui.core.domain import Outcome
+    from tui.core.providers import registry
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("id", "started", "operator", "provider", "order", "outcome"):
@@ -302,7 +312,7 @@ def history_table(attempts: list[Attempt], journal: str) -> Table:
             t(a.id, "dim"),
             t(a.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")),
             t(a.operator),
-            t(a.provider),
+            t(registry.label(a.provider)),
             t(a.order_id, "bold"),
             t("in flight", "bold cyan")
             if where == "in flight"

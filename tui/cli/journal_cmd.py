@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from tui.core.vocabulary import plural
+
 DESCRIPTION = """\
 The shared journal (STOPLINE_JOURNAL_URL, a postgresql:// URL) is where a floor's supervisors
 on many machines claim and record every cancel.
@@ -88,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         applied, version = asyncio.run(migrate())
         sys.stdout.write(
             f"shared journal at {PostgresJournal(url).where}: schema version {version}"
-            f" ({applied} step(s) applied); role {args.operators_role} granted if it exists\n"
+            f" ({plural(applied, 'step')} applied); role {args.operators_role} granted if it "
+            "exists\n"
         )
         return exit_codes.OK
 
@@ -112,6 +115,6 @@ def run(args: argparse.Namespace) -> int:
 
     imported, skipped = asyncio.run(copy())
     sys.stdout.write(
-        f"{imported} attempt(s) imported into the shared journal, {skipped} already there\n"
+        f"{plural(imported, 'attempt')} imported into the shared journal, {skipped} already there\n"
     )
     return exit_codes.OK

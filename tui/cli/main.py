@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import logging
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from tui import __version__
 from tui.cli import exit_codes
@@ -15,25 +17,82 @@ from tui.cli.failure import ensure_logging, fail
 
 log = logging.getLogger("stopline.cli")
 
-EXIT_CODES_HELP = """\
-exit codes:
-  0  complete (lookup: found)       4  refused by the provider
-  1  any other failure              5  not found
-  2  bad input or usage             6  outcome unknown: look the order up first
-  3  partial                        7  not sent: another attempt holds the order
-"""
-
+EXIT_CODES_HELP = exit_codes.epilog(
+    *exit_codes.OUTCOME_CODES,
+    note="each command's --help lists its own (stopline COMMAND --help)",
+)
+CANCEL_CODES = exit_codes.epilog(*exit_codes.OUTCOME_CODES)
 
 CONSOLE_FLAGS = frozenset({"--demo", "--read-only"})
+GLOBAL_FLAGS = (
+    ("--demo", "use the embedded sandbox (demo data) even if configured"),
+    ("--read-only", "look up only; every cancel action is refused or hidden"),
+)
 
 
 class UsageError(Exception):
-    """argparse's complaints, raised instead of printed-and-exited so ``run`` owns exits."""
+    """argparse's complaints, raised instead of printed-and-exited so ``run`` owns exits;
+    ``prog`` is the command whose help explains it (``stopline cancel``)."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        raise UsageError(message, self.prog)
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        """As argparse's, but an argument no command takes is blamed on the command given
+        (``stopline journal migrate --nope`` points to that command's help)."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}", _given(self, parsed))
+        return parsed
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """argparse's "invalid choice", with a "did you mean" (``lokup`` → lookup)."""
+        choices = action.choices
+        if choices is not None and value not in choices:
+            names = [str(choice) for choice in choices]
+            near = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+            hint = f"; did you mean {near[0]}?" if near else ""
+            raise argparse.ArgumentError(
+                action,
+                f"invalid choice: {value!r}{hint} (choose from {', '.join(names)})",
+            )
+
+
+def _given(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> str:
+    """The ``prog`` of the deepest command named in ``parsed``."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            child = action.choices.get(getattr(parsed, action.dest, None) or "")
+            if child is not None:
+                return _given(child, parsed)
+    return parser.prog
+
+
+def _subcommand(
+    sub: Any, name: str, help_text: str, codes: str, description: str | None = None
+) -> Parser:
+    """A command with its own help: its description (paragraphs wrapped; indented lines kept
+    as they are) and its exit codes."""
+    text = description or help_text[0].upper() + help_text[1:] + "."
+    paragraphs = [
+        part if part.startswith(" ") else textwrap.fill(part, 88) for part in text.split("\n\n")
+    ]
+    parser: Parser = sub.add_parser(
+        name, help=help_text, description="\n\n".join(paragraphs), epilog=codes
+    )
+    return parser
 
 
 def build_parser() -> Parser:
@@ -42,32 +101,33 @@ def build_parser() -> Parser:
         description="Look up and cancel orders across Pattern Hub, OrderMesh, Shoplazza and "
         "Rx-Universe. Without a command, opens the console.",
         epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"stopline {__version__}")
-    parser.add_argument(
-        "--demo",
-        action="store_true",
-        help="use the embedded sandbox (demo data) even if configured",
-    )
-    parser.add_argument(
-        "--read-only", action="store_true", help="look up only; every cancel action is hidden"
-    )
+    for flag, help_text in GLOBAL_FLAGS:
+        parser.add_argument(flag, action="store_true", help=help_text)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    p = sub.add_parser("lookup", help="find an order in every provider that could hold it")
+    p = _subcommand(
+        sub,
+        "lookup",
+        "find an order in every provider that could hold it",
+        exit_codes.epilog(
+            (exit_codes.OK, "found"),
+            (exit_codes.FAILURE, "a provider failed and nothing was found"),
+            exit_codes.BAD_USAGE,
+            (exit_codes.NOT_FOUND, "not found anywhere"),
+        ),
+    )
     p.add_argument("identifier", help="market order ID, order number, tray, PO or order id")
-    p.add_argument("--provider", "-p", help="ask only this provider")
+    p.add_argument("--provider", "-p", help="ask only this provider", metavar="PROVIDER")
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
-    p = sub.add_parser(
-        "cancel",
-        help="cancel an order, or chosen items of it",
-        epilog=EXIT_CODES_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = _subcommand(sub, "cancel", "cancel an order, or chosen items of it", CANCEL_CODES)
     p.add_argument("identifier", help="the order to cancel")
-    p.add_argument("--provider", "-p", required=True, help="the provider holding the order")
+    p.add_argument(
+        "--provider", "-p", required=True, help="the provider holding the order",
+        metavar="PROVIDER",
+    )
     p.add_argument("--reason", "-r", required=True, help="why (free text, or a lab reason code)")
     p.add_argument("--reason-code", help="the provider's reason code, where it uses codes")
     p.add_argument(
@@ -83,12 +143,49 @@ def build_parser() -> Parser:
     )
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
 
-    p = sub.add_parser("config", help="check the configuration")
-    p.add_argument("action", choices=["check"], help="check: report every problem at once")
+    config = _subcommand(
+        sub,
+        "config",
+        "check the configuration",
+        exit_codes.epilog(
+            (exit_codes.OK, "no problem found"),
+            (exit_codes.USAGE, "problems found (each named with its source), or bad usage"),
+        ),
+    )
+    actions = config.add_subparsers(
+        dest="config_action", metavar="ACTION", required=True, parser_class=Parser
+    )
+    _subcommand(
+        actions,
+        "check",
+        "report every configuration problem at once",
+        exit_codes.epilog(
+            (exit_codes.OK, "no problem found"),
+            (exit_codes.USAGE, "problems found (each named with its source)"),
+        ),
+        description="Read the configuration (environment, then the TOML file, then the "
+        "defaults) and report every problem at once, each with its source — the variable, "
+        "or the file and key — including the theme name and the [keymap].",
+    )
 
-    sub.add_parser("locate", help="print the paths Stopline uses")
+    _subcommand(
+        sub,
+        "locate",
+        "print the paths Stopline uses",
+        exit_codes.epilog((exit_codes.OK, "printed")),
+        description="Print the config file, data, journal, log, theme and console-state "
+        "paths in use.",
+    )
 
-    p = sub.add_parser("sandbox", help="serve the simulated order systems on loopback")
+    p = _subcommand(
+        sub,
+        "sandbox",
+        "serve the simulated order systems on loopback",
+        exit_codes.epilog(
+            (exit_codes.OK, "stopped with ctrl-c"),
+            (exit_codes.USAGE, "bad usage (a bad port, fault rule or latency)"),
+        ),
+    )
     p.add_argument("--port", type=int, default=8787, help="port to listen on (0 = any free)")
     p.add_argument("--latency-ms", type=int, default=None, help="added latency per request")
     p.add_argument(
@@ -101,7 +198,35 @@ def build_parser() -> Parser:
     history_cmd.add_parser(sub)
     batch_cmd.add_parser(sub)
     journal_cmd.add_parser(sub)
+
+    p = _subcommand(
+        sub,
+        "completion",
+        "print a shell completion script (bash or zsh)",
+        exit_codes.epilog((exit_codes.OK, "printed"), (exit_codes.USAGE, "an unknown shell")),
+        description="Print a completion script for your shell, generated from this "
+        "command line. Install it with, e.g.:\n\n"
+        "  stopline completion bash > ~/.local/share/bash-completion/completions/stopline\n"
+        "  stopline completion zsh > \"${fpath[1]}/_stopline\"",
+    )
+    p.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete in")
+    _global_flags_everywhere(parser)
     return parser
+
+
+def _global_flags_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--demo`` and ``--read-only`` are accepted after the command too (``stopline cancel
+    … --demo``), as gh and kubectl take their global flags anywhere."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                known = {opt for a in child._actions for opt in a.option_strings}
+                for flag, help_text in GLOBAL_FLAGS:
+                    if flag not in known:
+                        child.add_argument(
+                            flag, action="store_true", default=argparse.SUPPRESS, help=help_text
+                        )
+                _global_flags_everywhere(child)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -121,7 +246,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(args_list)
     except UsageError as exc:
-        return fail(exit_codes.USAGE, f"{exc} (see stopline --help)")
+        return fail(exit_codes.USAGE, f"{exc} (see {exc.prog} --help)")
     if args.command is None:  # reached only with flags the console does not take
         return fail(exit_codes.USAGE, "give a command, or no argument for the console")
     command = COMMANDS[args.command]
@@ -164,6 +289,13 @@ def _config(args: argparse.Namespace) -> int:
     return config_check()
 
 
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
+    return exit_codes.OK
+
+
 def _locate(args: argparse.Namespace) -> int:
     from tui.cli.commands import locate
 
@@ -203,4 +335,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": _history,
     "batch": _batch,
     "journal": _journal,
+    "completion": _completion,
 }

@@ -4,8 +4,10 @@ never as markup, after :func:`tui.core.text.clean`."""
 from __future__ import annotations
 
 import json
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -30,11 +32,39 @@ TONE_STYLE: dict[Tone, str] = {
 
 
 
+PIPE_WIDTH = 100_000
+"""Output that is not going to a terminal is never cut or folded to fit one."""
+
+
 def console(file: TextIO | None = None) -> Console:
+    """Rich output to ``file``: fitted to the terminal, or, into a pipe or a file, as wide as
+    every value is (``stopline history | grep complete`` sees every row whole) — unless
+    ``COLUMNS`` says otherwise."""
+    file = file or sys.stdout
+    width = None
+    if not (hasattr(file, "isatty") and file.isatty()) and not os.environ.get("COLUMNS"):
+        width = PIPE_WIDTH
     # soft_wrap: lines of plain text (paths, export lines) are never broken for copy-paste.
     return Console(
-        file=file or sys.stdout, highlight=False, markup=False, emoji=False, soft_wrap=True
+        file=file, highlight=False, markup=False, emoji=False, soft_wrap=True, width=width
     )
+
+
+@contextmanager
+def waiting(words: str) -> Iterator[Any]:
+    """A spinner with ``words`` on stderr while the block runs — on a terminal only; the
+    status it yields takes ``update(words)``. Never on stdout, never into a pipe."""
+    if not sys.stderr.isatty():
+        yield _Silent()
+        return
+    err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+    with err.status(words, spinner="dots") as status:
+        yield status
+
+
+class _Silent:
+    def update(self, *_args: Any, **_kwargs: Any) -> None:
+        pass
 
 
 def t(value: object, style: str = "") -> Text:
@@ -54,7 +84,8 @@ def lookup_table(results: Iterable[LookupResult]) -> Table:
         label = registry.label(result.provider)
         if result.state is not LookupState.FOUND:
             detail = result.error or ""
-            state = t(result.state.value.replace("_", " "), "red" if detail else "dim")
+            state = t(result.state.label, "red" if detail else "dim")
+            detail = detail or result.why_skipped or ""
             table.add_row(t(label), state, t(detail), Text(""), Text(""), Text(""), Text(""))
             continue
         for order in result.orders:

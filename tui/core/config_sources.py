@@ -23,8 +23,9 @@ from pydantic.fields import FieldInfo
 
 ENV_PREFIX = "STOPLINE_"
 NESTED = "__"
-NOT_SETTINGS = frozenset({"STOPLINE_CONFIG"})
-"""``STOPLINE_*`` variables that are not settings (the config file's own path)."""
+NOT_SETTINGS = frozenset({"STOPLINE_CONFIG", "STOPLINE_STATE_DIR"})
+"""``STOPLINE_*`` variables that are not settings: the config file's own path, and the folder
+of what the console remembers (:mod:`tui.core.console_state`), both read before settings."""
 NOT_SETTINGS_PREFIXES = ("STOPLINE_SANDBOX_",)
 """The simulator's own variables (``tui.sandbox.config``)."""
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from tui.core.providers import registry
-from tui.core.vocabulary import LookupState, Outcome
+from tui.core.vocabulary import LineState, LookupState, Outcome
 
 
 class Line(BaseModel):
@@ -28,6 +28,19 @@ class Line(BaseModel):
     status: str = ""
     cancellable: bool = False
     not_cancellable_reason: str | None = None
+
+    @property
+    def state(self) -> LineState:
+        """In the words every pane uses: cancellable, cancelled (as the provider's status
+        says), or not cancellable."""
+        if self.cancellable:
+            return LineState.CANCELLABLE
+        if self.status.strip().casefold() in _CANCELLED_WORDS:
+            return LineState.CANCELLED
+        return LineState.NOT_CANCELLABLE
+
+
+_CANCELLED_WORDS = frozenset({"cancelled", "canceled"})
 
 
 class Order(BaseModel):
@@ -50,12 +63,34 @@ class Order(BaseModel):
     cancel_pending: bool = False
     """The provider shows a cancellation in progress (initiated, not yet confirmed)."""
     cancelled: bool = False
+    line_ids_positional: bool = False
+    """The lines' ids are only their places in the look-up's answer (Pattern's status look-up
+    carries no sub-order id, and its documentation promises no order): two look-ups are
+    compared by the lines' contents, never place by place."""
 
     @property
     def cancellable_count(self) -> int:
         if not self.lines:
             return 1 if self.cancellable else 0
         return sum(1 for line in self.lines if line.cancellable)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether a cancel could still do anything, as far as the look-up shows: the order
+        is not cancelled already, cancellable as a whole and, with lines, has a line left
+        that can be cancelled. Front ends offer a cancel only then."""
+        return not self.cancelled and self.cancellable and self.cancellable_count > 0
+
+    @property
+    def why_not_cancellable(self) -> str:
+        """Why :attr:`can_cancel` is false, in words (empty when it is true)."""
+        if self.can_cancel:
+            return ""
+        if self.cancelled:
+            return "it is cancelled already"
+        if not self.cancellable:
+            return self.not_cancellable_reason or "the provider shows it cannot be cancelled"
+        return "none of its lines can be cancelled"
 
     @property
     def label(self) -> str:
@@ -148,6 +183,8 @@ class LookupResult(BaseModel):
     state: LookupState
     orders: list[Order] = Field(default_factory=list)
     error: str | None = None
+    why_skipped: str | None = None
+    """For ``skipped``: why the identifier's shape does not fit this provider."""
     elapsed_ms: float = 0.0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from datetime import datetime
 from functools import cache
 
@@ -20,6 +21,13 @@ from tui.core.journal.model import Attempt, AttemptState, Holder, utcnow
 ACTIVE: set[tuple[str, int]] = set()
 """(journal, attempt id) of the attempts this process is claiming or sending right now:
 process-wide, since a process may hold several services on one journal."""
+
+CLAIMING: Counter[tuple[str, str, str]] = Counter()
+"""(journal, provider, order id) → how many claims this process is taking on it right now.
+A claim is committed on the journal's side before its task resumes and joins
+:data:`ACTIVE`; meanwhile another claim of this process on the same order must not read it
+as the dead claim of a process that stopped. Read before :data:`ACTIVE` (a claim leaves
+this count only once it is in ``ACTIVE``), from any thread."""
 
 
 @cache
@@ -62,15 +70,31 @@ def process_alive(holder: Holder) -> bool:
     return abs(started - holder.pid_started) < 1.0
 
 
-def in_flight(attempt: Attempt, journal: str, *, now: datetime | None = None) -> bool:
+def claiming_here(journal: str, attempt: Attempt, *, others_than: int = 0) -> bool:
+    """Whether this process is taking a claim on ``attempt``'s order right now, or is sending
+    ``attempt`` — beyond ``others_than`` claims (a claim asking about the row it meets counts
+    itself out)."""
+    if (
+        attempt.state is AttemptState.CLAIMED
+        and CLAIMING[(journal, attempt.provider, attempt.order_id)] > others_than
+    ):
+        return True
+    return (journal, attempt.id) in ACTIVE
+
+
+def in_flight(
+    attempt: Attempt, journal: str, *, now: datetime | None = None, claiming: int = 0
+) -> bool:
     """Whether ``attempt`` may be on its way right now, so must not be judged finished:
     claimed or sent by a live process — this one included — or, when made on another host,
-    still within its lease. A finished attempt (even ``unknown``) is never in flight."""
+    still within its lease (as the journal's clock says). A finished attempt (even
+    ``unknown``) is never in flight. ``claiming``: how many of this process's own claims on
+    the order are asking (they do not count as holding it)."""
     if attempt.state not in (AttemptState.CLAIMED, AttemptState.SENT):
         return False
     holder = attempt.holder
     if same_host(holder):
         if holder.pid == os.getpid():
-            return (journal, attempt.id) in ACTIVE
+            return claiming_here(journal, attempt, others_than=claiming)
         return process_alive(holder)
-    return attempt.lease_until is not None and (now or utcnow()) < attempt.lease_until
+    return not attempt.lease_over(now or utcnow())

@@ -10,7 +10,8 @@ The rules, in order:
 
 1. **Claim.** One journal transaction takes the claim on provider + order, or names the open
    attempt that holds it. An attempt in flight — its process alive on this host, or its lease
-   not yet over on another — holds the order: nothing is sent (:attr:`Why.HELD`).
+   not yet over on another (by the journal's clock) — holds the order: nothing is sent
+   (:attr:`Why.HELD`).
 2. **An open attempt that is not in flight is reconciled first**, never re-sent blindly: its
    order is looked up and compared, line by line and quantity by quantity, with the state the
    journal recorded before it was sent (:mod:`tui.core.evidence`). A change settles it (and
@@ -22,7 +23,15 @@ The rules, in order:
    confirmed is waited for; items are checked against what remains; an identifier that is
    not the provider's own id (a Shoplazza order number, an Rx tray) is resolved and claimed
    under the real id.
-4. **Write ahead, durably, with that look-up**, then send.
+4. **Write ahead, durably, with that look-up**, then send — within a budget. The cancel,
+   retries and all (a 429's wait, a token fetched again), must end within
+   :data:`SEND_BUDGET_TIMEOUTS` times the provider's ``timeout_s`` of the write-ahead, or it
+   is cut off and its outcome is unknown. The lease written ahead is that budget plus the
+   provider's ``settle_s``: so no request of a live process leaves after its lease says the
+   attempt is over, and another machine that reads it over may reconcile it.
+5. **Stopped mid-flight** (ctrl-c, the console's ``s``): the attempt is finished
+   ``unknown`` and its lease shortened to the settle time from now — it is reconciled by a
+   look-up before anything is sent again, by this process or any other.
 
 One idea, kept whole: the cancel lifecycle (its events and pure rules live beside it).
 """
@@ -56,11 +65,14 @@ from tui.core.domain import (
     Order,
     Outcome,
 )
+from tui.core.elapsed import elapsed_s
 from tui.core.errors import ProviderError
 from tui.core.evidence import compare
-from tui.core.holders import ACTIVE, in_flight, this_process
+from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
-from tui.core.journal.model import Attempt, AttemptState, Claim, Holder, JournalError
+from tui.core.journal.model import Attempt, AttemptState, Claim, Holder
+from tui.core.outcome_recorder import STOPPED_IN_FLIGHT, OutcomeRecorder
+from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
     clock_text,
@@ -80,6 +92,11 @@ log = logging.getLogger("stopline.lifecycle")
 
 MAX_ROUNDS = 4
 """Claims retried after an earlier attempt was closed, or an identifier resolved."""
+
+SEND_BUDGET_TIMEOUTS = 3
+"""A cancel's whole exchange — every retry, a token fetched again, a rate limit's wait — ends
+within this many times the provider's ``timeout_s`` (Stopline's own bound, not a vendor's):
+one try, a 401 with a fresh token and the try again fit."""
 
 
 @dataclass
@@ -122,6 +139,15 @@ class CancelLifecycle:
         self.journal = journal
         self._sleep = sleep
         self._clock = clock or journal.now
+        self.recorder = OutcomeRecorder(journal, self._clock)
+
+    async def aclose(self) -> None:
+        """Before the journal closes: a last try for any answer it refused meanwhile."""
+        await self.recorder.aclose()
+
+    def now(self) -> datetime:
+        """The journal's time (every machine on a shared journal compares on it)."""
+        return self._clock()
 
     # -- who holds what --------------------------------------------------------------------
 
@@ -135,7 +161,11 @@ class CancelLifecycle:
         return in_flight(attempt, self.journal.where, now=self._clock())
 
     def _dead_claim(self, attempt: Attempt) -> bool:
-        return attempt.state is AttemptState.CLAIMED and not self.in_flight(attempt)
+        """Asked inside a claim about the claimed row it meets (the asking claim counts
+        itself out of this process's claims on the order)."""
+        return attempt.state is AttemptState.CLAIMED and not in_flight(
+            attempt, self.journal.where, now=self._clock(), claiming=1
+        )
 
     def holder_words(self, attempt: Attempt) -> str:
         where = f" on {attempt.host}" if attempt.host else ""
@@ -147,9 +177,8 @@ class CancelLifecycle:
         timeout = self._section(key).timeout_s
         return self._clock() + timedelta(seconds=timeout * 3 + 10)
 
-    def _send_lease(self, key: str) -> datetime:
-        section = self._section(key)
-        return self._clock() + timedelta(seconds=section.timeout_s + section.settle_s)
+    def _send_budget_s(self, key: str) -> float:
+        return SEND_BUDGET_TIMEOUTS * self._section(key).timeout_s
 
     # -- the cancel ------------------------------------------------------------------------
 
@@ -179,8 +208,7 @@ class CancelLifecycle:
                 continue  # the earlier attempt was closed as not applied: claim again
             assert claim.attempt_id is not None
             attempt_id = claim.attempt_id
-            active = (self.journal.where, attempt_id)
-            ACTIVE.add(active)
+            active = (self.journal.where, attempt_id)  # joined by _claim
             try:
                 step = await self._under_claim(current, claim, resume=resume)
                 if step is None:
@@ -193,32 +221,49 @@ class CancelLifecycle:
                 return
             finally:
                 ACTIVE.discard(active)
-        raise InvalidInput(
-            f"{request.order_id}: the claim could not be settled after {MAX_ROUNDS} tries"
+        yield NotSent(
+            current.request,
+            Why.HELD,
+            f"{current.request.order_id}: the claim changed hands {MAX_ROUNDS} times while "
+            "Stopline tried to take it; nothing was sent. Try again in a moment.",
         )
 
     async def _claim(self, request: CancelRequest, holder: Holder) -> Claim:
-        """Claim, and if this task is cancelled meanwhile let the claim finish (it may be
-        committing on the journal's side) and release it: a stopped cancel leaves no claim
-        behind that another process would read as held."""
-        pending = asyncio.ensure_future(
-            self.journal.claim(
-                request,
-                holder,
-                lease_until=self._claim_lease(request.provider),
-                take_over=self._dead_claim,
-            )
-        )
+        """Claim — a claim taken joins :data:`ACTIVE` before it returns. While it is being
+        taken it counts in :data:`CLAIMING`, so another claim of this process on the same
+        order does not read it as a dead process's. If this task is cancelled meanwhile, let
+        the claim finish (it may be committing on the journal's side) and release it: a
+        stopped cancel leaves no claim behind that another process would read as held."""
+        key = (self.journal.where, request.provider, request.order_id)
+        CLAIMING[key] += 1
         try:
-            return await asyncio.shield(pending)
-        except asyncio.CancelledError:
+            pending = asyncio.ensure_future(
+                self.journal.claim(
+                    request,
+                    holder,
+                    lease_until=self._claim_lease(request.provider),
+                    take_over=self._dead_claim,
+                )
+            )
             try:
-                claim = await pending
-            except Exception:
-                raise asyncio.CancelledError from None
+                claim = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                try:
+                    claim = await pending
+                except Exception:
+                    raise asyncio.CancelledError from None
+                if claim.attempt_id is not None:
+                    await self._withdraw_quietly(
+                        claim.attempt_id, "withdrawn: stopped before sending"
+                    )
+                raise
             if claim.attempt_id is not None:
-                await self._withdraw_quietly(claim.attempt_id, "withdrawn: stopped before sending")
-            raise
+                ACTIVE.add((self.journal.where, claim.attempt_id))
+            return claim
+        finally:
+            CLAIMING[key] -= 1
+            if CLAIMING[key] <= 0:
+                del CLAIMING[key]
 
     async def _open_attempt_first(self, current: _Round, held_by: Attempt) -> NotSent | None:
         """An open attempt holds the order: stop, or reconcile it (None: claim again)."""
@@ -265,7 +310,7 @@ class CancelLifecycle:
         attempt_id = claim.attempt_id
         try:
             earlier = claim.earlier  # read in the claim's own transaction
-            stop = self._earlier_decides(request, earlier, resume=resume)
+            stop = await self._earlier_decides(request, earlier, resume=resume)
             if stop is not None:
                 await self.journal.withdraw(attempt_id, stop.message)
                 return stop
@@ -274,8 +319,20 @@ class CancelLifecycle:
                     f"sent again: attempt #{earlier.id} failed ({earlier.message or 'error'})"
                 )
             provider = self._provider(request.provider)
+            budget = self._send_budget_s(request.provider)
             try:
-                order = await provider.lookup(request.order_id)
+                # Bounded like the send: the claim's lease must outlast it.
+                async with asyncio.timeout(budget):
+                    order = await provider.lookup(request.order_id)
+            except TimeoutError:
+                return await self._not_sent_by_lookup(
+                    attempt_id,
+                    request,
+                    Why.LOOKUP_FAILED,
+                    "not sent: the order could not be looked up first (no answer within "
+                    f"{budget:g} s)",
+                    Outcome.ERROR,
+                )
             except ProviderError as exc:
                 return await self._not_sent_by_lookup(
                     attempt_id,
@@ -343,93 +400,165 @@ class CancelLifecycle:
         )
 
     async def _withdraw_quietly(self, attempt_id: int, why: str) -> None:
+        """Release the claim whatever stops us: withdrawn now, or — the journal refusing —
+        in the background until it takes it (a claim of a live process holds its order)."""
         try:
-            await asyncio.shield(self.journal.withdraw(attempt_id, why))
+            await self.recorder.withdraw(attempt_id, why)
         except Exception:
-            # Already withdrawn, or the journal is gone: a dead claim is taken over later.
             log.debug("could not withdraw attempt %s", attempt_id, exc_info=True)
 
-    def _earlier_decides(
+    async def _earlier_decides(
         self, request: CancelRequest, earlier: Attempt | None, *, resume: bool
     ) -> NotSent | None:
-        if earlier is None or earlier.state is not AttemptState.FINISHED:
+        """What the order's earlier attempts say before anything is sent: a batch run again
+        skips what settled earlier for the same items (any earlier attempt, not only the
+        latest: another cancel of the order may have come between); an initiated
+        asynchronous cancel is awaited until a look-up confirms it — never sent again; an
+        unknown that no longer holds the order (one imported while another attempt held it)
+        is reconciled first, like one that does."""
+        if earlier is None:
             return None
-        outcome = earlier.outcome
-        if (
-            resume
-            and earlier.settled
-            and outcome is not Outcome.ERROR
-            and _same_items(earlier.items, request.items)
-        ):
-            return NotSent(
-                request,
-                Why.SETTLED_EARLIER,
-                f"settled earlier: attempt #{earlier.id} was {outcome.value.replace('_', ' ')}",
-                attempt=earlier,
-                outcome=earlier.as_outcome(),
-            )
+        if earlier.outcome is Outcome.UNKNOWN and not earlier.open:
+            checked = await self.reconcile(earlier)
+            if checked.verdict is Verdict.APPLIED:
+                return NotSent(
+                    request,
+                    Why.EARLIER_APPLIED,
+                    f"attempt #{earlier.id} (unknown until now) took effect: "
+                    f"{checked.words}; nothing new was sent",
+                    attempt=checked.attempt,
+                    outcome=checked.attempt.as_outcome(),
+                )
+            if checked.verdict in (Verdict.UNKNOWN, Verdict.IN_FLIGHT):
+                return NotSent(
+                    request,
+                    Why.EARLIER_UNKNOWN,
+                    f"{self.holder_words(earlier)} has no known outcome: {checked.words}. "
+                    "Nothing was sent; it is reconciled before anything is sent again.",
+                    attempt=checked.attempt,
+                )
+            return None
+        if earlier.state is not AttemptState.FINISHED:
+            return None
+        if resume:
+            done = await self._settled_for_same_items(request, earlier)
+            if done is not None:
+                return NotSent(
+                    request,
+                    Why.SETTLED_EARLIER,
+                    f"settled earlier: attempt #{done.id} was "
+                    f"{done.outcome.value.replace('_', ' ')}",
+                    attempt=done,
+                    outcome=done.as_outcome(),
+                )
         provider = self._provider(request.provider)
         if (
             provider.cancel_is_async
-            and outcome in (Outcome.COMPLETE, Outcome.PARTIAL)
+            and earlier.outcome in (Outcome.COMPLETE, Outcome.PARTIAL)
             and not earlier.confirmed
-            and earlier.lease_until is not None
-            and self._clock()
-            < earlier.lease_until + timedelta(seconds=self.settings.confirm_timeout_s)
         ):
+            checked = await self.reconcile(earlier)
+            if checked.attempt.confirmed or checked.verdict is Verdict.NOT_APPLIED:
+                # It took effect, or the look-up shows it cannot: the look-up under the
+                # claim says what is left to cancel.
+                return None
             return NotSent(
                 request,
                 Why.AWAITING_CONFIRMATION,
                 f"{self.holder_words(earlier)} initiated the cancel and {provider.label} has "
-                "not confirmed it yet; nothing was sent. Re-check it instead.",
-                attempt=earlier,
-                outcome=earlier.as_outcome(),
+                f"not confirmed it yet ({checked.words}); nothing was sent — an initiated "
+                f"cancel is not sent again. Re-check it, or take it up with {provider.label}.",
+                attempt=checked.attempt,
+                outcome=checked.attempt.as_outcome(),
             )
         return None
+
+    async def _settled_for_same_items(
+        self, request: CancelRequest, latest: Attempt
+    ) -> Attempt | None:
+        """The latest earlier attempt that settled (not as an error) asking for the same
+        items as ``request``."""
+
+        def same(attempt: Attempt) -> bool:
+            return (
+                attempt.state is AttemptState.FINISHED
+                and attempt.settled
+                and attempt.outcome is not Outcome.ERROR
+                and _same_items(attempt.items, request.items)
+            )
+
+        if same(latest):
+            return latest
+        earlier = await self.journal.attempts(
+            limit=None, provider=request.provider, order_id=request.order_id
+        )
+        return next((a for a in earlier if a.id < latest.id and same(a)), None)
 
     async def _send(
         self, ready: _Ready, attempt_id: int, current: _Round, *, confirm: bool
     ) -> AsyncIterator[CancelEvent]:
         request, before = ready.request, ready.before
         provider = self._provider(request.provider)
-        lease = self._send_lease(request.provider)
+        section = self._section(request.provider)
+        budget = self._send_budget_s(request.provider)
+        # The deadlines are taken before the write-ahead and the lease from the same moment,
+        # so the lease ends at least the settle time after the last byte may leave.
+        cut_off_at = asyncio.get_running_loop().time() + budget
+        send_by = elapsed_s() + budget
+        lease = self._clock() + timedelta(seconds=budget + section.settle_s)
         try:
             await self.journal.mark_sent(attempt_id, before, lease_until=lease)
         except BaseException:
-            # Stopped (or failed) before the write-ahead: nothing left, so the claim must not
-            # outlive us; a write-ahead that landed anyway stays ``sent``, reconciled later.
-            await self._withdraw_quietly(attempt_id, "withdrawn: stopped before sending")
+            # Stopped (or failed) during the write-ahead: nothing left, so the attempt must
+            # not outlive us as held or unknown.
+            await self.recorder.unsent(attempt_id, request)
             raise
         notes = tuple(current.notes)
         yield Sending(ready.resolved, attempt_id, before, notes)
         started = time.perf_counter()
-        # If this task is cancelled mid-flight (ctrl-c, a newer action) the journal keeps
-        # the attempt as ``sent``: open, unknown, reconciled before anything is sent again.
-        outcome = await provider.cancel(ready.resolved)
-        outcome = outcome.model_copy(update={"attempt_id": attempt_id})
-        if outcome.outcome is Outcome.UNKNOWN:
-            outcome = await self._settle_from_lookup(
-                outcome, request, before, window_over=False, window_end=lease
-            )
-        duration_ms = (time.perf_counter() - started) * 1000
+        answer: CancelOutcome | None = None
+        answered = False
         try:
-            recorded = await self.journal.finish(attempt_id, outcome, duration_ms)
-            if not recorded:
-                outcome = outcome.model_copy(
-                    update={
-                        "warnings": [
-                            *outcome.warnings,
-                            f"attempt {attempt_id} had been reconciled by another process "
-                            "before this answer came; the journal keeps both",
-                        ]
-                    }
+            budget_set = SEND_BY.set(send_by)
+            try:
+                async with asyncio.timeout_at(cut_off_at):
+                    outcome = await provider.cancel(ready.resolved)
+            except TimeoutError:
+                outcome = CancelOutcome(
+                    provider=request.provider,
+                    order_id=request.order_id,
+                    outcome=Outcome.UNKNOWN,
+                    message=f"no answer within the {budget:g} s allowed for sending, "
+                    "retries included",
                 )
-        except JournalError as exc:
-            # The request left: its answer must still reach the operator. The attempt stays
-            # ``sent`` in the journal (open, unknown), reconciled before anything is re-sent.
-            log.error("journal: could not record attempt %s: %s", attempt_id, exc)
-            note = f"journal write failed; attempt {attempt_id} reads as unknown there"
-            outcome = outcome.model_copy(update={"warnings": [*outcome.warnings, note]})
+            finally:
+                SEND_BY.reset(budget_set)
+            answer = outcome = outcome.model_copy(update={"attempt_id": attempt_id})
+            answered = outcome.outcome is not Outcome.UNKNOWN
+            if not answered:
+                answer = outcome = await self._settle_from_lookup(
+                    outcome, request, before, window_over=False, window_end=lease
+                )
+            duration_ms = (time.perf_counter() - started) * 1000
+            outcome = await self.recorder.answer(
+                attempt_id, outcome, duration_ms, answered=answered
+            )
+        except BaseException as exc:
+            # Stopped (or broken) after the request left — during the send, the look-up that
+            # settles an unknown, or the journal write: what is known is recorded, never
+            # left "sent" under a process that sends nothing more for it.
+            await self.recorder.stopped(
+                attempt_id,
+                request,
+                answer,
+                (time.perf_counter() - started) * 1000,
+                section.settle_s,
+                answered=answered,
+                why=STOPPED_IN_FLIGHT
+                if isinstance(exc, asyncio.CancelledError)
+                else f"failed while the request was in flight ({type(exc).__name__})",
+            )
+            raise
         follow = (
             confirm
             and provider.cancel_is_async
@@ -445,35 +574,66 @@ class CancelLifecycle:
     async def _follow(
         self, request: CancelRequest, outcome: CancelOutcome, before: Order, lease: datetime
     ) -> AsyncIterator[Updated]:
-        """Poll the look-up until it confirms an initiated cancel (or settles an unknown)."""
+        """Poll the look-up until it confirms an initiated cancel (or settles an unknown).
+        What it sees is written only if nobody else wrote the attempt since the follower
+        last did: once another process has settled it (a re-check, or a reconciliation that
+        found it not applied and sent again), that stands and the following ends."""
         poll = self.settings.confirm_poll_s
         limit = self.settings.confirm_timeout_s
         deadline = time.monotonic() + limit
         current = outcome
         polls = 0
-        assert outcome.attempt_id is not None
+        attempt_id = outcome.attempt_id
+        assert attempt_id is not None
+        seen = await self.journal.get(attempt_id)
         while next_step(current) is NextStep.RECHECK:
             if time.monotonic() >= deadline:
-                recorded = await self.journal.get(outcome.attempt_id)
-                if recorded is not None and recorded.confirmed:
-                    # Another process (a re-check elsewhere) confirmed it meanwhile.
-                    yield Updated(request, recorded.as_outcome(), polls)
-                    return
-                gave_up = with_recheck_note(
+                current = with_recheck_note(
                     current, f"not confirmed after {limit:.0f} s; re-check later"
                 )
-                await self.journal.settle(outcome.attempt_id, gave_up)
-                yield Updated(request, gave_up, polls)
-                return
-            await self._sleep(poll)
-            polls += 1
-            checked = await self._settle_from_lookup(
-                current, request, before, window_over=False, window_end=lease
-            )
-            if checked.outcome != current.outcome or checked.confirmed != current.confirmed:
+            else:
+                await self._sleep(poll)
+                polls += 1
+                checked = await self._settle_from_lookup(
+                    current, request, before, window_over=False, window_end=lease
+                )
+                if checked.outcome == current.outcome and checked.confirmed == current.confirmed:
+                    continue
                 current = checked
-                await self.journal.settle(outcome.attempt_id, current)
+            written = seen is not None and await self._settle_unless_settled(seen, current)
+            fresh = await self.journal.get(attempt_id)
+            if not written:
+                if fresh is not None:
+                    note = (
+                        f"attempt {attempt_id} was settled by another process meanwhile: "
+                        f"{fresh.outcome.value}{' (confirmed)' if fresh.confirmed else ''}"
+                    )
+                    settled = fresh.as_outcome()
+                    current = settled.model_copy(update={"warnings": [*settled.warnings, note]})
                 yield Updated(request, current, polls)
+                return
+            seen = fresh
+            yield Updated(request, current, polls)
+            if time.monotonic() >= deadline:
+                return
+
+    async def _settle_unless_settled(self, seen: Attempt, outcome: CancelOutcome) -> bool:
+        """Write ``outcome`` over the attempt as last ``seen`` — compare and set — unless
+        another process has meanwhile changed what it stands at (its state, outcome,
+        confirmation, or whether it holds its order): that stands. A write that changed
+        none of these (a re-check that found nothing new) does not count."""
+
+        def standing(a: Attempt) -> tuple[object, ...]:
+            return (a.state, a.outcome, a.confirmed, a.open)
+
+        for _ in range(3):
+            if await self.journal.settle(seen.id, outcome, if_version=seen.version):
+                return True
+            fresh = await self.journal.get(seen.id)
+            if fresh is None or standing(fresh) != standing(seen):
+                return False
+            seen = fresh
+        return False
 
     # -- reconciliation --------------------------------------------------------------------
 
@@ -486,10 +646,15 @@ class CancelLifecycle:
         window_over: bool,
         window_end: datetime | None = None,
     ) -> CancelOutcome:
-        """``outcome`` as a look-up of the order now, compared with ``before``, settles it."""
+        """``outcome`` as a look-up of the order now, compared with ``before``, settles it.
+        The look-up is bounded like a send (a claim may be waiting on it)."""
         provider = self._provider(request.provider)
+        budget = self._send_budget_s(request.provider)
         try:
-            now = await provider.lookup(request.order_id)
+            async with asyncio.timeout(budget):
+                now = await provider.lookup(request.order_id)
+        except TimeoutError:
+            return with_recheck_note(outcome, f"look-up gave no answer within {budget:g} s")
         except ProviderError as exc:
             return with_recheck_note(outcome, f"look-up failed ({exc.message})")
         if now is None:
@@ -514,15 +679,15 @@ class CancelLifecycle:
         if next_step(attempt.as_outcome()) is not NextStep.RECHECK:
             return Reconciled(Verdict.SETTLED, attempt, f"it is {attempt.outcome.value}")
         window_end = attempt.lease_until
-        window_over = window_end is None or self._clock() >= window_end
+        window_over = attempt.lease_over(self._clock())
         checked = await self._settle_from_lookup(
             attempt.as_outcome(),
             request,
             attempt.before,
-            window_over=window_over and attempt.open,
+            window_over=window_over,
             window_end=window_end,
         )
-        changed = await self.journal.settle(attempt.id, checked, only_if_open=attempt.open)
+        changed = await self._settle_unless_settled(attempt, checked)
         fresh = await self.journal.get(attempt.id) or attempt
         if not changed:
             return Reconciled(Verdict.SETTLED, fresh, "another process settled it meanwhile")

@@ -85,8 +85,9 @@ class ProviderSettings(BaseModel):
     """Hide and refuse every cancel for this provider (a per-site safety switch)."""
     settle_s: float = Field(default=30.0, ge=0, le=3600)
     """How long after its deadline a cancel may still take effect at the provider. No vendor
-    documents it: a guess. Until the request's deadline plus this has passed, a look-up that
-    shows the order untouched does not prove an unanswered cancel failed."""
+    documents it: a guess. Until the cancel's budget (three times ``timeout_s``, retries
+    included) plus this has passed, a look-up that shows the order untouched does not prove
+    an unanswered cancel failed."""
 
     @field_validator("base_url")
     @classmethod

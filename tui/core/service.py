@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -26,6 +27,7 @@ from tui.core.domain import (
     Outcome,
 )
 from tui.core.errors import ProviderError
+from tui.core.holders import host_name
 from tui.core.identifiers import (
     InvalidInput,
     validate_identifier,
@@ -89,6 +91,7 @@ class StoplineService:
 
     async def aclose(self) -> None:
         try:
+            await self.lifecycle.aclose()
             await asyncio.gather(*(p.aclose() for p in self.providers.values()))
         finally:
             await self._journal.aclose()
@@ -127,7 +130,13 @@ class StoplineService:
         provider = self.provider(key)
         started = time.perf_counter()
         if not provider.can_resolve(identifier):
-            return LookupResult(provider=key, identifier=identifier, state=LookupState.SKIPPED)
+            return LookupResult(
+                provider=key,
+                identifier=identifier,
+                state=LookupState.SKIPPED,
+                why_skipped=provider.spec.identifier_hint
+                or "it cannot resolve identifiers of this shape",
+            )
         try:
             order = await provider.lookup(identifier)
         except ProviderError as exc:
@@ -269,3 +278,12 @@ class StoplineService:
 
     async def open_attempt(self, provider: str, order_id: str) -> Attempt | None:
         return await self._journal.open_attempt(provider, order_id)
+
+    def watch_attempts(self, poll_s: float | None = None) -> AsyncIterator[Attempt]:
+        """Every attempt as anyone on the floor writes it — other processes, other machines
+        on the shared journal, this one — from now on (the journal's ``watch``)."""
+        return self._journal.watch(poll_s if poll_s is not None else self.settings.floor_poll_s)
+
+    def is_mine(self, attempt: Attempt) -> bool:
+        """Made by this process (the console's own cancels)."""
+        return attempt.host == host_name() and attempt.pid == os.getpid()

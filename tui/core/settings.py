@@ -154,6 +154,9 @@ class SettingsBase(BaseSettings):
     lookup_concurrency: int = Field(default=4, ge=1, le=16)
     confirm_poll_s: float = Field(default=1.0, gt=0, le=60)
     confirm_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    floor_poll_s: float = Field(default=0.5, gt=0, le=60)
+    """How often the console looks for others' attempts where the journal cannot tell it
+    (SQLite; PostgreSQL notifies at once and polls this often only as a fallback)."""
 
     @classmethod
     def settings_customise_sources(

@@ -51,6 +51,7 @@ def settle_outcome(
                     "outcome": Outcome.PARTIAL,
                     "confirmed": True,
                     "cancelled": evidence.cancelled,
+                    "not_cancelled": evidence.moved_on or outcome.not_cancelled,
                     "warnings": [
                         *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
                         RECHECK_PREFIX + f"the look-up shows it partly applied: {evidence.words}",
@@ -62,6 +63,8 @@ def settle_outcome(
                 outcome.model_copy(update={"outcome": Outcome.COMPLETE, "confirmed": False}),
                 "the look-up shows the cancellation in progress",
             )
+        if evidence.change is Change.MOVED_ON:
+            return _not_applied(outcome, evidence)
         if evidence.change is Change.UNTOUCHED and window_over:
             return outcome.model_copy(
                 update={
@@ -88,7 +91,41 @@ def settle_outcome(
         and len(evidence.cancelled) >= max(1, len(outcome.cancelled))
     ):
         return outcome.model_copy(update={"confirmed": True})
+    if evidence.change is Change.PARTLY and evidence.final:
+        # Fewer than initiated were cancelled and the rest moved on: it is over, partly.
+        return outcome.model_copy(
+            update={
+                "outcome": Outcome.PARTIAL,
+                "confirmed": True,
+                "cancelled": evidence.cancelled,
+                "not_cancelled": evidence.moved_on,
+                "warnings": [
+                    *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
+                    RECHECK_PREFIX + f"the look-up shows it partly applied: {evidence.words}",
+                ],
+            }
+        )
+    if evidence.change is Change.MOVED_ON:
+        return _not_applied(outcome, evidence)
     return with_recheck_note(outcome, f"not confirmed yet ({evidence.words})")
+
+
+def _not_applied(outcome: CancelOutcome, evidence: Evidence) -> CancelOutcome:
+    """Nothing asked for was cancelled and none of it can be any more: not applied, whatever
+    the window or the provider's "initiated" said."""
+    return outcome.model_copy(
+        update={
+            "outcome": Outcome.ERROR,
+            "confirmed": False,
+            "cancelled": [],
+            "not_cancelled": evidence.moved_on,
+            "message": f"not applied: the look-up shows nothing cancelled, and {evidence.words}",
+            "warnings": [
+                *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
+                RECHECK_PREFIX + f"not applied ({evidence.words})",
+            ],
+        }
+    )
 
 
 def resolve_items(request: CancelRequest, order: Order) -> CancelRequest:

@@ -126,6 +126,83 @@ class LookupState(StrEnum):
     SKIPPED = "skipped"
     """The provider cannot resolve an identifier of this form."""
 
+    @property
+    def label(self) -> str:
+        """In running text: ``not found``."""
+        return self.value.replace("_", " ")
+
+    @property
+    def mark(self) -> str:
+        """``✔ found``: the label behind its sign, as the status strip shows it."""
+        return f"{_LOOKUP_SIGN[self]} {self.label}"
+
+    @property
+    def tone(self) -> Tone | None:
+        return _LOOKUP_TONE[self]
+
+
+_LOOKUP_SIGN = {
+    LookupState.WAITING: "…",
+    LookupState.FOUND: "✔",
+    LookupState.NOT_FOUND: "✘",
+    LookupState.ERROR: "⚠",
+    LookupState.SKIPPED: "-",
+}
+_LOOKUP_TONE: dict[LookupState, Tone | None] = {
+    LookupState.WAITING: Tone.MUTED,
+    LookupState.FOUND: Tone.GOOD,
+    LookupState.NOT_FOUND: None,
+    LookupState.ERROR: Tone.BAD,
+    LookupState.SKIPPED: Tone.MUTED,
+}
+
+
+class LineState(StrEnum):
+    """What is true of one line (a warehouse order, an item) of an order, in the words every
+    pane uses: the Lines pane before a cancel, the outcome panel after it, the command line."""
+
+    CANCELLABLE = "cancellable"
+    """The look-up shows it can still be cancelled."""
+    NOT_CANCELLABLE = "not cancellable"
+    """The look-up shows it cannot (its reason beside it)."""
+    CANCELLED = "cancelled"
+    """Cancelled: by this cancel's answer, or already, as the look-up shows."""
+    INITIATED = "initiated"
+    """Asked and accepted, not yet shown cancelled by a look-up (an asynchronous provider)."""
+    NOT_CANCELLED = "not cancelled"
+    """The cancel's answer names it as not cancelled (its reason beside it)."""
+
+    @property
+    def mark(self) -> str:
+        """``✔ cancelled``: the word behind its sign."""
+        return f"{_LINE_SIGN[self]} {self.value}"
+
+    @property
+    def tone(self) -> Tone | None:
+        return _LINE_TONE[self]
+
+
+_LINE_SIGN = {
+    LineState.CANCELLABLE: "○",
+    LineState.NOT_CANCELLABLE: "-",
+    LineState.CANCELLED: "✔",
+    LineState.INITIATED: "…",
+    LineState.NOT_CANCELLED: "✘",
+}
+_LINE_TONE: dict[LineState, Tone | None] = {
+    LineState.CANCELLABLE: None,
+    LineState.NOT_CANCELLABLE: Tone.MUTED,
+    LineState.CANCELLED: Tone.GOOD,
+    LineState.INITIATED: Tone.INFO,
+    LineState.NOT_CANCELLED: Tone.BAD,
+}
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 order``, ``3 orders``, ``1,200 lines`` (or ``words`` when the plural is not just
+    an s): never ``order(s)``."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
 
 class Why(StrEnum):
     """Why a cancel was not sent."""

@@ -1,5 +1,6 @@
-"""The cancel dialog: reason (preset or free text), items where the provider cancels items,
-a preview of what will be asked, then a confirmation naming order, provider and count.
+"""The cancel dialog: reason (a numbered preset or free text), items where the provider
+cancels items, and a preview of what will be asked — order, provider, environment, count —
+which is the review: ``y`` sends it, ``enter`` asks once more first.
 
 Returns the :class:`~tui.core.domain.CancelRequest` to send, or None when backed out.
 """
@@ -13,13 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
-from tui.core.vocabulary import ENVIRONMENT_TONE, Tone
+from tui.core.vocabulary import ENVIRONMENT_TONE, Tone, plural
+from tui.screens.modal import HelpfulModal
 from tui.themes import tones
 from tui.widgets.items import ItemPicker
-from tui.widgets.reason import ReasonField
+from tui.widgets.reason import PresetList, ReasonField
 from tui.widgets.text import t
 
 if TYPE_CHECKING:
@@ -30,8 +31,23 @@ PREVIEW_ITEMS = 8
 """Picked items the preview names; the rest are counted."""
 
 
-class CancelDialog(ModalScreen["CancelRequest | None"]):
+class CancelDialog(HelpfulModal["CancelRequest | None"]):
+    HELP_TITLE = "cancel dialog"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "y",
+            "send",
+            "Send",
+            id="stopline.dialog.send",
+            tooltip="Send the cancel as shown (this dialog is the review)",
+        ),
+        Binding(
+            "enter",
+            "submit",
+            "Ask first…",
+            id="stopline.dialog.submit",
+            tooltip="Ask once more (y/n) before sending",
+        ),
         Binding(
             "escape",
             "back",
@@ -40,16 +56,10 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             tooltip="Close without cancelling anything",
         ),
         Binding(
-            "enter",
-            "submit",
-            "Send…",
-            id="stopline.dialog.submit",
-            tooltip="Review and confirm the cancel (asks y/n first)",
-        ),
-        Binding(
             "down",
             "preset(1)",
             "Next reason",
+            show=False,
             id="stopline.dialog.next_reason",
             tooltip="Next preset reason",
         ),
@@ -57,6 +67,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             "up",
             "preset(-1)",
             "Prev reason",
+            show=False,
             id="stopline.dialog.prev_reason",
             tooltip="Previous preset reason",
         ),
@@ -65,13 +76,11 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     DEFAULT_CSS = """
     CancelDialog { align: center middle; }
     CancelDialog > #dialog {
-        width: 100%; max-width: 96; height: auto; max-height: 100%;
+        width: 100%; max-width: 96; height: auto; max-height: 100%; overflow-y: auto;
         border: thick $error; background: $surface; padding: 0 1;
     }
     CancelDialog #title { margin: 0 0 1 0; }
     CancelDialog .field-label { color: $text-muted; }
-    CancelDialog #reason { margin: 0 0 0 0; }
-    CancelDialog #presets { color: $text-muted; }
     CancelDialog #items-help { color: $text-muted; margin: 1 0 0 0; }
     CancelDialog #whole { margin: 1 0 0 0; }
     CancelDialog #preview { margin: 1 0 0 0; }
@@ -94,7 +103,8 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             yield Static(self._title(), id="title")
             codes = " (the lab's reason codes)" if ctx.reasons.codes else ""
             yield Label(
-                f"Reason — required{codes}: type, or ↑/↓ for a preset", classes="field-label"
+                f"Reason{codes} — a number takes a preset; letters start your own",
+                classes="field-label",
             )
             yield ReasonField(ctx.presets(), id="reason-field")
             if ctx.supports_item_cancel and self.order.lines:
@@ -110,10 +120,13 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
                 yield Static(self._whole_text(), id="whole")
             yield Static(id="preview")
             yield Static(id="problem")
-            yield Static(Text("enter review & send · esc back"), id="keys")
+            yield Static(Text("y sends it as shown · enter asks first · esc back"), id="keys")
+        yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
+        # The common case is a preset: focus on the numbered list, where a digit takes one
+        # and y sends; a letter starts free text.
+        self.query_one(PresetList).focus()
         self._refresh_preview()
 
     def _title(self) -> Text:
@@ -128,16 +141,13 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
             f" {ctx.environment.upper()} ",
             style=f"bold reverse {tone[ENVIRONMENT_TONE.get(ctx.environment, Tone.WARN)]}",
         )
+        if ctx.journal_note:
+            title.append("\njournal: ", style=f"bold {tone['warn']}")
+            title.append(t(ctx.journal_note, max_chars=200))
         return title
 
     def _whole_text(self) -> Text:
-        order = self.order
-        text = Text(f"{self.context.label} cancels whole orders: the whole order is cancelled")
-        if order.lines:
-            text.append(f" ({len(order.lines)} line(s)).")
-        else:
-            text.append(".")
-        return text
+        return Text(f"{self.context.label} cancels whole orders, not chosen lines.")
 
     # -- state -------------------------------------------------------------------------------
 
@@ -156,10 +166,12 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
 
         reason = self.reason
         if not reason:
-            raise ValueError("Give a reason first: type one, or ↑/↓ for a preset.")
+            raise ValueError("Give a reason first: a number takes a preset, or type one.")
         code = self.context.code_for(reason)
         if self.context.reasons.codes and self.context.reasons.required and code is None:
-            raise ValueError(f"{self.context.label} needs one of its reason codes: use ↑/↓.")
+            raise ValueError(
+                f"{self.context.label} needs one of its reason codes: a number takes one."
+            )
         picked = self.picked()  # once: an order may have thousands of lines
         items = []
         if picked:
@@ -181,15 +193,10 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
         self.query_one("#preview", Static).update(self.preview())
         self.query_one("#problem", Static).update("")
 
-    def preview(self) -> Text:
-        """What will be asked: the picked items (the first few named, the rest counted),
-        then what the order says whatever is picked (worked out once, see
-        :meth:`_order_notes`)."""
+    def what_words(self, picked: dict[str, int | None]) -> Text:
+        """What will be asked for, counted truly: the items picked, or the whole order and
+        how many of its lines can still be cancelled."""
         order = self.order
-        picked = self.picked()
-        text = Text("Will ask ", style="bold")
-        text.append(self.context.label, style="bold")
-        text.append(" to cancel ", style="bold")
         if picked:
             parts = []
             for line in order.lines:
@@ -198,16 +205,31 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
                     parts.append(t(line.id, max_chars=30) + Text(f" x{qty}" if qty else ""))
                     if len(parts) == PREVIEW_ITEMS:
                         break
-            text.append(f"{len(picked):,} item(s): ")
-            text.append(Text(", ").join(parts))
+            named = Text.assemble(plural(len(picked), "item"), ": ", Text(", ").join(parts))
             if len(picked) > len(parts):
-                text.append(f", … and {len(picked) - len(parts):,} more")
-        else:
-            text.append("the whole order")
-            if order.lines:
-                text.append(
-                    f" ({order.cancellable_count:,} of {len(order.lines):,} line(s) cancellable)"
-                )
+                named.append(f", … and {len(picked) - len(parts):,} more")
+            return named
+        if not order.lines:
+            return Text("the whole order")
+        cancellable = order.cancellable_count
+        if cancellable == len(order.lines):
+            every = "both" if cancellable == 2 else f"all {cancellable:,}"
+            lines = "line" if cancellable == 1 else "lines"
+            return Text(f"the whole order ({'its one' if cancellable == 1 else every} {lines})")
+        return Text(
+            f"the whole order: the {plural(cancellable, 'line')} of {len(order.lines):,} "
+            "that can still be cancelled"
+        )
+
+    def preview(self) -> Text:
+        """What will be asked: the picked items (the first few named, the rest counted),
+        then what the order says whatever is picked (worked out once, see
+        :meth:`_order_notes`)."""
+        picked = self.picked()
+        text = Text("Will ask ", style="bold")
+        text.append(self.context.label, style="bold")
+        text.append(" to cancel ", style="bold")
+        text.append_text(self.what_words(picked))
         text.append(".")
         text.append_text(self._order_notes())
         return text
@@ -243,6 +265,7 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     # -- events and actions ------------------------------------------------------------------
 
     @on(Input.Changed, "#reason")
+    @on(ReasonField.Picked)
     def _reason_changed(self) -> None:
         self.query_one("#problem", Static).update("")
 
@@ -260,11 +283,23 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
     def action_back(self) -> None:
         self.dismiss(None)
 
-    def action_submit(self) -> None:
+    def _request_or_problem(self) -> CancelRequest | None:
         try:
-            request = self.build_request()
+            return self.build_request()
         except ValueError as exc:
             self.query_one("#problem", Static).update(Text(str(exc)))
+            return None
+
+    def action_send(self) -> None:
+        """``y``: this dialog shows what will be sent (order, provider, environment, count,
+        reason): send it without asking again."""
+        request = self._request_or_problem()
+        if request is not None:
+            self.dismiss(request)
+
+    def action_submit(self) -> None:
+        request = self._request_or_problem()
+        if request is None:
             return
         from tui.screens.confirm import ConfirmScreen
 
@@ -274,19 +309,13 @@ class CancelDialog(ModalScreen["CancelRequest | None"]):
 
     def question(self, request: CancelRequest) -> Text:
         ctx = self.context
-        order = self.order
-        if request.items:
-            count = f"{len(request.items)} of {len(order.lines)} item(s)"
-        elif order.lines:
-            count = f"all {len(order.lines)} line(s)"
-        else:
-            count = "the whole order"
-        text = Text("Cancel ", style="bold")
-        text.append(count, style="bold")
-        text.append(" of order ")
-        text.append(t(order.order_id, "bold", max_chars=64))
-        text.append(f" at {ctx.label} ({ctx.environment})?\n")
-        text.append("Reason: ")
+        text = Text("Cancel order ", style="bold")
+        text.append(t(self.order.order_id, "bold", max_chars=64))
+        text.append(f" at {ctx.label} ({ctx.environment})?\n", style="bold")
+        what = self.what_words(self.picked() if request.items else {})
+        text.append("What: ")
+        text.append_text(what)
+        text.append("\nReason: ")
         text.append(t(request.reason, max_chars=120))
         if request.reason_code:
             text.append(f" (code {request.reason_code})")

@@ -10,39 +10,66 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
 # Bindings Textual adds on its own that a supervisor does not need listed.
-_HIDDEN_ACTIONS = {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous"}
+_HIDDEN_ACTIONS = {
+    "app.focus_next",
+    "app.focus_previous",
+    "focus_next",
+    "focus_previous",
+    "screen.copy_text",
+    "help_quit",
+}
 
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str, str, bool]]:
-    """(keys, description, binding id, enabled) for every binding active on ``screen``."""
-    merged: dict[tuple[str, str], tuple[list[str], str, str, bool]] = {}
+    """(keys, description, binding id, enabled) for every binding active on ``screen``; the
+    bindings of a group (the preset digits) share one row."""
+    merged: dict[tuple[str, str], tuple[list[str], str, list[str], bool]] = {}
     app = screen.app
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         binding = active.binding
-        if binding.action in _HIDDEN_ACTIONS:
+        if binding.action in _HIDDEN_ACTIONS or binding.system:
             continue
-        description = binding.description or binding.tooltip or binding.action
-        label = binding.key_display or app.get_key_display(binding)
-        slot = (binding.id or binding.action, description)
-        if slot in merged:
-            merged[slot][0].append(label)
+        label = app.get_key_display(binding.with_key(binding.key))
+        if binding.group is not None:
+            description = binding.group.description
+            slot = ("group", description)
         else:
-            merged[slot] = ([label], description, binding.id or "", active.enabled)
-        del key
-    rows = [(" ".join(keys), desc, ident, on) for keys, desc, ident, on in merged.values()]
+            description = binding.tooltip or binding.description or binding.action
+            slot = (binding.id or binding.action, description)
+        ident = binding.id or ""
+        if slot in merged:
+            keys, _, idents, enabled = merged[slot]
+            keys.append(label)
+            if ident and ident not in idents:
+                idents.append(ident)
+            merged[slot] = (keys, description, idents, enabled or active.enabled)
+        else:
+            merged[slot] = ([label], description, [ident] if ident else [], active.enabled)
+    rows = [
+        (" ".join(keys), desc, _ids(idents), on) for keys, desc, idents, on in merged.values()
+    ]
     return sorted(rows, key=lambda row: (not row[3], row[2] or "~", row[0]))
+
+
+def _ids(idents: list[str]) -> str:
+    """``stopline.reason.1 … .9`` for a run of numbered ids, else the ids joined."""
+    if len(idents) > 2:
+        stem = idents[0].rsplit(".", 1)[0]
+        if all(i.rsplit(".", 1)[0] == stem for i in idents):
+            return f"{idents[0]} … .{idents[-1].rsplit('.', 1)[1]}"
+    return ", ".join(idents)
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "escape,question_mark,q",
+            "escape,question_mark,q,f1",
             "dismiss",
             "Close",
             id="stopline.help.close",
@@ -75,3 +102,4 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = Text(f"Keys valid now — {self.where}")
             scroll.border_subtitle = Text("esc closes · remap by id in config [keymap]")
             yield Static(table)
+        yield Footer()

@@ -26,6 +26,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from tui import messages as msg
 from tui.core.domain import Outcome
+from tui.core.providers import registry
 from tui.core.text import clean
 from tui.host import ConsoleHost, host
 from tui.screens.history_detail import AttemptDetailScreen
@@ -35,12 +36,14 @@ from tui.screens.history_rows import (
     OUTCOME_COLUMN,
     WORD_TONE,
     attempt_cells,
+    fit_widths,
     haystack,
     matches,
     needs_recheck,
     outcome_word,
 )
 from tui.themes import tones
+from tui.widgets.fields import FieldLeft, TextField
 from tui.widgets.rowtable import RowTable
 from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
@@ -49,10 +52,6 @@ if TYPE_CHECKING:
     from tui.core.journal import Attempt
 
 log = logging.getLogger("stopline.console")
-
-
-
-
 
 FIRST_PAGE = 100
 """Attempts read before the screen shows them; the rest follow in pages of PAGE."""
@@ -73,10 +72,6 @@ class HistoryTable(RowTable):
     ]
 
 
-COLUMN_WIDTHS = [14, 14, 12, 24, 10, 5, 4, 60]
-"""The cells' own limits (see :func:`attempt_cells`): nothing is measured."""
-
-
 class _ShownRows:
     """The table's rows: the attempts the filter shows, their cells made when drawn."""
 
@@ -91,8 +86,10 @@ class _ShownRows:
 
 
 class HistoryScreen(Screen[None]):
-    """The attempts table under a filter field; a status line says what is shown."""
+    """The attempts table under a filter field; a status line says what is shown, a line
+    under the table the highlighted attempt whole."""
 
+    HELP_TITLE = "history"
     AUTO_FOCUS = ""  # nothing: the table takes focus once the journal is read
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -100,7 +97,7 @@ class HistoryScreen(Screen[None]):
             "back",
             "Back",
             id="stopline.history.back",
-            tooltip="Back out: filter → table → the lookup screen",
+            tooltip="Back out: clear the filter, then back to the lookup screen",
         ),
         Binding(
             "slash",
@@ -129,6 +126,7 @@ class HistoryScreen(Screen[None]):
     HistoryScreen #history-status { height: 1; padding: 0 1; margin: 1 0 0 0; }
     HistoryScreen #history-body { height: 1fr; }
     HistoryScreen #history-note { padding: 1 1; }
+    HistoryScreen #history-row { height: 2; padding: 0 1; }
     """
 
     def __init__(self) -> None:
@@ -147,6 +145,11 @@ class HistoryScreen(Screen[None]):
         """Every page read (up to HISTORY_LIMIT)."""
         self.problem: str | None = None
         self.checking: set[int] = set()
+        self.recheck_notes: dict[int, tuple[str, bool]] = {}
+        """Attempt id → what its latest re-check here found (and whether it failed)."""
+        self._early: dict[int, Attempt] = {}
+        """Attempts written on the floor before their page was read, by id (the page takes
+        the newer version)."""
         self._table: HistoryTable | None = None
         self._key_state: tuple[bool | None, ...] = ()
 
@@ -160,14 +163,16 @@ class HistoryScreen(Screen[None]):
         yield TopBar(id="topbar")
         with Horizontal(id="filter-row"):
             yield Label("Filter")
-            yield Input(
+            yield TextField(
                 placeholder="/ then order, provider, outcome or operator words",
                 id="filter",
                 compact=True,
+                keys_when_empty=("question_mark", "colon"),
             )
         yield Static(id="history-status")
         with Vertical(id="history-body"):
             yield Static(Text("Reading the journal…", style="dim"), id="history-note")
+        yield Static(id="history-row")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -234,11 +239,14 @@ class HistoryScreen(Screen[None]):
             self.attempts, self.flying = list(message.attempts), list(message.in_flight)
             self._cells.clear()
             self.haystacks = []
+            self._early.clear()
             self.apply_filter()
             return
         start = len(self.attempts)
         self.attempts.extend(message.attempts)
         self.flying.extend(message.in_flight)
+        if self._early:
+            self._take_early(start)
         query = self.filter_input.value.strip()
         added = range(start, len(self.attempts))
         if query:
@@ -251,6 +259,23 @@ class HistoryScreen(Screen[None]):
         elif self.shown_rows:
             self.apply_filter()
         self._refresh_status()
+
+    def _later_news(self, attempt: Attempt) -> None:
+        """Keep ``attempt``, written on the floor, for the page that will bring it."""
+        known = self._early.get(attempt.id)
+        if known is None or known.version <= attempt.version:
+            self._early[attempt.id] = attempt
+
+    def _take_early(self, start: int) -> None:
+        """The attempts read from ``start`` on, each in its newest version seen."""
+        service = self.stopline.service
+        for index in range(start, len(self.attempts)):
+            newer = self._early.pop(self.attempts[index].id, None)
+            if newer is not None and newer.version > self.attempts[index].version:
+                self.attempts[index] = newer
+                self.flying[index] = service.in_flight(newer) if service is not None else False
+        if self.complete:
+            self._early.clear()
 
     def cells_of(self, index: int) -> list[str]:
         """The cells of attempt ``index``, made the first time its row is drawn."""
@@ -273,6 +298,7 @@ class HistoryScreen(Screen[None]):
         note = self.query_one("#history-note", Static)
         note.update(text)
         note.display = True
+        self.query_one("#history-row", Static).update("")
         self._refresh_keys()
 
     def apply_filter(self) -> None:
@@ -292,16 +318,18 @@ class HistoryScreen(Screen[None]):
             return
         self.query_one("#history-note", Static).display = False
         had_focus = self._table is not None and self._table.has_focus
+        widths = fit_widths(self.size.width, self._measured())
         if self._table is None:
             self._table = HistoryTable(
                 COLUMNS,
                 _ShownRows(self),
-                widths=COLUMN_WIDTHS,
+                widths=widths,
                 tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
                 classes="history-table",
             )
             self.query_one("#history-body").mount(self._table)
         else:
+            self._table.set_widths(widths)
             self._table.set_source(_ShownRows(self))
         if keep is not None:
             row = next(
@@ -311,7 +339,18 @@ class HistoryScreen(Screen[None]):
                 self._table.move_cursor(row=row)
         if had_focus or not self.filter_input.has_focus:
             self._table.focus()
+        self.call_after_refresh(self._show_row)
         self._refresh_keys()
+
+    def _measured(self) -> list[list[str]]:
+        """The rows the columns are fitted to: the first screenful shown, whose cells are
+        made to be drawn anyway (a later row wider than its column is cut there, and the
+        line under the table shows it whole)."""
+        return [self.cells_of(i) for i in self.shown_rows[: max(1, self.size.height)]]
+
+    def on_resize(self) -> None:
+        if self._table is not None and self.shown_rows:
+            self._table.set_widths(fit_widths(self.size.width, self._measured()))
 
     def _refresh_status(self) -> None:
         status = self.query_one("#history-status", Static)
@@ -348,7 +387,37 @@ class HistoryScreen(Screen[None]):
 
     @on(RowTable.RowHighlighted, ".history-table")
     def _row_highlighted(self) -> None:
+        self._show_row()
         self._refresh_keys()
+
+    def _show_row(self) -> None:
+        """The highlighted attempt whole, and what its last re-check here found (each ``r``
+        replaces the one before)."""
+        attempt = self.highlighted()
+        line = self.query_one("#history-row", Static)
+        if attempt is None:
+            line.update("")
+            return
+        tone = tones(self.app.current_theme)
+        text = Text.assemble(
+            (f"#{attempt.id} ", "dim"),
+            (registry.label(attempt.provider), "bold"),
+            " ",
+            t(attempt.order_id, "bold", max_chars=64),
+            " · ",
+            t(attempt.operator, max_chars=40),
+            " · reason: ",
+            t(attempt.reason, max_chars=200),
+        )
+        if attempt.message and attempt.message != attempt.reason:
+            text.append(" · ")
+            text.append(t(attempt.message, max_chars=200))
+        note = self.recheck_notes.get(attempt.id)
+        if note is not None:
+            words, failed = note
+            text.append("\nre-check: ", style=tone["bad" if failed else "warn"])
+            text.append(t(words, max_chars=300))
+        line.update(text)
 
     @on(RowTable.RowSelected, ".history-table")
     def _row_selected(self) -> None:
@@ -360,6 +429,7 @@ class HistoryScreen(Screen[None]):
             self.apply_filter()
 
     @on(Input.Submitted, "#filter")
+    @on(FieldLeft, "#filter")
     def _filter_submitted(self) -> None:
         if self._table is not None:
             self._table.focus()
@@ -411,13 +481,10 @@ class HistoryScreen(Screen[None]):
         return commands
 
     def action_back(self) -> None:
-        if isinstance(self.focused, Input):
-            if self.filter_input.value:
-                self.filter_input.value = ""
-            elif self._table is not None:
-                self._table.focus()
-            else:
-                self.dismiss()
+        """Outside the filter field (``escape`` there leaves it): clear the filter, then
+        back to the lookup screen."""
+        if self.filter_input.value:
+            self.filter_input.value = ""
             return
         self.dismiss()
 
@@ -484,37 +551,72 @@ class HistoryScreen(Screen[None]):
 
     @on(msg.AttemptRechecked)
     def _rechecked(self, message: msg.AttemptRechecked) -> None:
+        """Said under the table, in place of the attempt's previous re-check (a toast per
+        ``r`` would pile the same words up)."""
         self.checking.discard(message.attempt_id)
-        if message.failed:
-            self.notify(
-                clean(message.note, max_chars=300),
-                title=f"re-check of attempt {message.attempt_id} failed",
-                severity="error",
-                markup=False,
-            )
-        else:
-            self.notify(
-                clean(message.note, max_chars=300),
-                title=f"attempt {message.attempt_id} re-checked",
-                severity="information" if message.settled else "warning",
-                markup=False,
-            )
+        self.recheck_notes[message.attempt_id] = (
+            clean(message.note, max_chars=300),
+            message.failed,
+        )
         if message.attempt is not None:
             self._replace(message.attempt)
+        self._show_row()
         self._refresh_status()
         self._refresh_keys()
 
     def _replace(self, attempt: Attempt) -> None:
-        index = next((i for i, a in enumerate(self.attempts) if a.id == attempt.id), None)
-        if index is None:
-            return
-        self.attempts[index] = attempt
+        self._merge([attempt])
+
+    @on(msg.AttemptsWritten)
+    def _attempts_written(self, message: msg.AttemptsWritten) -> None:
+        """The floor's attempts as they are written: changed rows are redrawn, new ones
+        appear at the top (the journal is newest first), withdrawn claims never show."""
+        if self.loaded and self.problem is None:
+            self._merge(message.attempts)
+
+    def _merge(self, attempts: list[Attempt]) -> None:
         service = self.stopline.service
-        flying = service.in_flight(attempt) if service is not None else False
-        self.flying[index] = flying
-        self._cells.pop(index, None)
-        if index < len(self.haystacks):
-            self.haystacks[index] = haystack(attempt, flying)
+        where = {a.id: i for i, a in enumerate(self.attempts)}
+        newest: dict[int, Attempt] = {}
+        for attempt in attempts:  # one attempt may come several times in a burst
+            if attempt.id not in newest or newest[attempt.id].version <= attempt.version:
+                newest[attempt.id] = attempt
+        oldest = self.attempts[-1].id if self.attempts else None
+        fresh: list[Attempt] = []
+        for attempt in newest.values():
+            index = where.get(attempt.id)
+            if attempt.state.value == "withdrawn":
+                continue
+            if index is None:
+                if not self.complete and oldest is not None and attempt.id < oldest:
+                    self._later_news(attempt)  # its page is yet to be read
+                    continue
+                fresh.append(attempt)
+                continue
+            if attempt.version < self.attempts[index].version:
+                continue
+            flying = service.in_flight(attempt) if service is not None else False
+            self.attempts[index] = attempt
+            self.flying[index] = flying
+            self._cells.pop(index, None)
+            if index < len(self.haystacks):
+                self.haystacks[index] = haystack(attempt, flying)
+        if fresh:
+            fresh.sort(key=lambda a: a.id, reverse=True)
+            flags = [service.in_flight(a) if service is not None else False for a in fresh]
+            count = len(fresh)
+            self.attempts[:0] = fresh
+            self.flying[:0] = flags
+            # Cells are kept by index: every row drawn so far moved down by ``count``.
+            self._cells = {
+                index + count: cells
+                for index, cells in self._cells.items()
+                if index + count < HISTORY_LIMIT
+            }
+            if self.haystacks:  # made for a prefix of the attempts: still one
+                self.haystacks[:0] = [haystack(a, f) for a, f in zip(fresh, flags, strict=True)]
+            del self.attempts[HISTORY_LIMIT:], self.flying[HISTORY_LIMIT:]
+            del self.haystacks[HISTORY_LIMIT:]
         self.apply_filter()
         if self._table is not None:
             self._table.rows_changed(redraw=True)

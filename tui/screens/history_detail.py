@@ -11,14 +11,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from tui.core.domain import Outcome
 from tui.core.providers import registry
 from tui.core.text import clean
 from tui.core.vocabulary import Tone
 from tui.screens.history_rows import WORD_TONE, outcome_word
+from tui.screens.modal import HelpfulModal
 from tui.themes import tones
 from tui.widgets.text import t
 
@@ -125,7 +125,8 @@ def attempt_detail(attempt: Attempt, tone: dict[str, str], in_flight: bool = Fal
     return grid
 
 
-class AttemptDetailScreen(ModalScreen[None]):
+class AttemptDetailScreen(HelpfulModal[None]):
+    HELP_TITLE = "attempt detail"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape,enter,q",
@@ -156,6 +157,7 @@ class AttemptDetailScreen(ModalScreen[None]):
             )
             scroll.border_subtitle = Text("esc closes")
             yield Static(self.body_text(), id="detail")
+        yield Footer()
 
     def body_text(self) -> Table:
         """The detail as shown (a grid of cleaned ``Text``)."""

@@ -18,8 +18,27 @@ if TYPE_CHECKING:
 HISTORY_LIMIT = 5_000
 """Newest attempts read into the screen; ``stopline history`` reaches further back."""
 
-COLUMNS = ["time", "operator", "provider", "order", "outcome", "conf.", "HTTP", "reason"]
-OUTCOME_COLUMN = 4
+COLUMNS = ["time", "provider", "order", "outcome", "reason", "operator", "conf.", "HTTP"]
+OUTCOME_COLUMN = 3
+REASON_COLUMN = 4
+WIDTHS = [11, 11, 24, 9, 60, 14, 5, 4]
+"""The widest each column gets; :func:`fit_widths` gives the reason what the screen leaves."""
+
+
+def fit_widths(available: int, rows: list[list[str]] | None = None) -> list[int]:
+    """Column widths with the reason filling the screen after time, provider, order and
+    outcome, each as wide as its widest cell in ``rows`` (operator, conf. and HTTP follow the
+    reason, scrolled to when the screen is narrow; the line under the table shows the
+    highlighted attempt whole)."""
+    widths = list(WIDTHS)
+    if rows:
+        for index in range(REASON_COLUMN):
+            widths[index] = min(
+                WIDTHS[index], max([len(COLUMNS[index]), *(len(row[index]) for row in rows)])
+            )
+    before = sum(widths[:REASON_COLUMN]) + 2 * (REASON_COLUMN + 1) + 1
+    widths[REASON_COLUMN] = max(16, min(WIDTHS[REASON_COLUMN], available - before))
+    return widths
 WORD_TONE = {
     **{outcome.words: outcome.tone for outcome in Outcome},
     "IN FLIGHT": Tone.INFO,
@@ -56,14 +75,14 @@ def attempt_cells(attempt: Attempt, in_flight: bool = False) -> list[str]:
     else:
         confirmed = ""
     return [
-        attempt.started_at.astimezone().strftime("%m-%d %H:%M:%S"),
-        clean(attempt.operator, max_chars=14),
-        clean(attempt.provider, max_chars=12),
+        attempt.started_at.astimezone().strftime("%m-%d %H:%M"),
+        clean(registry.label(attempt.provider), max_chars=20),
         clean(attempt.order_id, max_chars=40),
         outcome_word(attempt, in_flight),
+        clean(attempt.reason, max_chars=60),
+        clean(attempt.operator, max_chars=14),
         confirmed,
         "" if attempt.http_status is None else str(attempt.http_status),
-        clean(attempt.reason, max_chars=60),
     ]
 
 

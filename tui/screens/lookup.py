@@ -22,13 +22,17 @@ from tui import messages as msg
 from tui.core.vocabulary import LookupState, NextStep
 from tui.host import ConsoleHost, host
 from tui.screens.lookup_cancel import LookupCancelling
+from tui.screens.lookup_floor import LookupFloor
 from tui.screens.lookup_table import (
     RESULT_COLUMNS,
     ResultsTable,
+    fit_columns,
     order_key,
     result_cells,
 )
 from tui.widgets.breakdown import BreakdownPanel
+from tui.widgets.fields import FieldLeft, TextField
+from tui.widgets.floor_line import FloorLine
 from tui.widgets.lines import LinesPane
 from tui.widgets.status_strip import ProviderStrip
 from tui.widgets.text import t
@@ -40,9 +44,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stopline.console")
 
-class LookupScreen(LookupCancelling):
-    """Search → results → lines, with the outcome panel below (or beside when wide)."""
+class LookupScreen(LookupFloor, LookupCancelling):
+    """Search → results → lines, with the outcome panel below."""
 
+    HELP_TITLE = "lookup"
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
         (0, "-narrow"),
         (110, "-wide"),
@@ -59,7 +64,7 @@ class LookupScreen(LookupCancelling):
         Binding(
             "c",
             "cancel",
-            "Cancel order",
+            "Cancel",
             id="stopline.cancel",
             tooltip="Open the cancel dialog for the highlighted order",
         ),
@@ -84,31 +89,32 @@ class LookupScreen(LookupCancelling):
             id="stopline.batch",
             tooltip="Cancel many orders at once: paste or load identifiers",
         ),
-        Binding(
-            "escape",
-            "back",
-            "Back",
-            show=False,
-            id="stopline.back",
-            tooltip="Back out: results → search field → clear it",
-        ),
     ]
 
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-short"),
+        (32, "-tall"),
+    ]
+
+    # Stacked, never side by side: Lines keeps the whole width (its reasons in full on a wide
+    # terminal) and the outcome takes what it needs, up to about half. At 80x24 both keep at
+    # least five lines inside their borders.
     DEFAULT_CSS = """
     LookupScreen { layout: vertical; }
-    LookupScreen #search-row { height: 1; margin: 1 0 0 0; }
+    LookupScreen #search-row { height: 1; }
+    LookupScreen.-tall #search-row { margin: 1 0 0 0; }
     LookupScreen #search-row > Label { width: auto; padding: 0 1; color: $text-muted; }
     LookupScreen #search { width: 1fr; }
-    LookupScreen ProviderStrip { margin: 1 0 0 0; }
+    LookupScreen.-tall ProviderStrip { margin: 1 0 0 0; }
     LookupScreen ResultsTable {
-        height: auto; max-height: 7; margin: 1 0 0 0; scrollbar-size-horizontal: 0;
+        height: auto; max-height: 4; scrollbar-size-horizontal: 0;
     }
-    LookupScreen #bottom { height: 1fr; }
-    LookupScreen.-narrow #bottom { layout: vertical; }
-    LookupScreen.-wide #bottom { layout: horizontal; }
-    LookupScreen.-wide LinesPane { width: 1fr; height: 1fr; }
-    LookupScreen.-wide BreakdownPanel { width: 1fr; height: 1fr; max-height: 100%; }
-    LookupScreen.-wide BreakdownPanel.-idle { height: 1fr; }
+    LookupScreen.-tall ResultsTable { max-height: 8; margin: 1 0 0 0; }
+    LookupScreen #bottom { height: 1fr; layout: vertical; }
+    LookupScreen LinesPane { height: 1fr; min-height: 7; }
+    LookupScreen.-short LinesPane > #lines-note { max-height: 2; }
+    LookupScreen BreakdownPanel { height: auto; max-height: 55%; min-height: 7; }
+    LookupScreen BreakdownPanel.-idle { min-height: 3; }
     """
 
     def __init__(self) -> None:
@@ -142,12 +148,15 @@ class LookupScreen(LookupCancelling):
         yield TopBar(id="topbar")
         with Horizontal(id="search-row"):
             yield Label("Find")
-            yield Input(
-                placeholder="market order id, order number, tray, PO or order id — enter",
+            yield TextField(
+                placeholder="order id, market order id, order number, tray or PO — enter",
                 id="search",
                 compact=True,
+                # No identifier starts with these: in an empty field they act as keys.
+                keys_when_empty=("slash", "question_mark", "colon"),
             )
         yield ProviderStrip(show_timings=self.stopline.show_timings, id="strip")
+        yield FloorLine(id="floor")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -169,8 +178,8 @@ class LookupScreen(LookupCancelling):
         self._start_pending()
 
     @property
-    def search(self) -> Input:
-        return self.query_one("#search", Input)
+    def search(self) -> TextField:
+        return self.query_one("#search", TextField)
 
     @property
     def results(self) -> ResultsTable:
@@ -193,8 +202,8 @@ class LookupScreen(LookupCancelling):
         app = self.stopline
         bar = self.query_one("#topbar", TopBar)
         bar.set_state(state=app.connection_state, demo=app.demo, read_only=app.read_only)
-        if app.read_only:
-            self.breakdown.idle_hint = "Read-only: look-ups only; cancelling is switched off."
+        self.breakdown.idle_hint = self._idle_hint(self.highlighted_order())
+        if self.breakdown.phase == "idle":
             self.breakdown.redraw()
         if app.service is not None:
             self.strip.set_providers(app.provider_infos())
@@ -216,6 +225,7 @@ class LookupScreen(LookupCancelling):
         self.strip.redraw()
         self.refresh_chrome()
         if message.service_ready:
+            self.start_floor()
             self._start_pending()
 
     def _start_pending(self) -> None:
@@ -234,7 +244,19 @@ class LookupScreen(LookupCancelling):
             return
         self.start_lookup(identifier)
         if self.panes_mounted:
+            # c acts as soon as the order is there; nothing found brings focus back here.
             self.results.focus()
+
+    @on(FieldLeft, "#search")
+    def _search_left(self) -> None:
+        if self.panes_mounted:
+            self.results.focus()
+
+    def _back_to_search(self) -> None:
+        """Nothing to act on: the next action is another search, so focus goes there (with
+        the identifier selected, so typing replaces it) — unless the user has moved on."""
+        if self.focused is None or self.focused is self.results:
+            self.action_focus_search()
 
     def start_lookup(self, identifier: str) -> None:
         service = self.stopline.service
@@ -302,6 +324,8 @@ class LookupScreen(LookupCancelling):
         self.strip.set_note(
             Text.assemble(Text("look-up failed: ", style="bold red"), t(message.error))
         )
+        if not self.orders:
+            self._back_to_search()
         self._refresh_keys()
 
     @on(msg.LookupFinished)
@@ -313,6 +337,11 @@ class LookupScreen(LookupCancelling):
             self.strip.set_note(
                 Text.assemble("No provider has an order ", t(self.identifier, "bold"), ".")
             )
+            if self.last_failure != "lookup":  # after an error the next key may be r
+                self._back_to_search()
+        else:
+            keys = [(order.provider, order.order_id) for order in self.orders.values()]
+            self.load_floor_notes(message.generation, keys)
         self._refresh_keys()
 
     def _sorted_orders(self) -> list[Order]:
@@ -328,12 +357,13 @@ class LookupScreen(LookupCancelling):
         rows = [result_cells(order) for order in orders]
         # Widths set here, not left to the table: it sizes auto-width columns when idle, and
         # a frame drawn before that keeps the header at the old widths (Textual caches it).
+        # They fit the screen: identifiers whole, the rest narrowed or wrapped.
+        widths, height = fit_columns(rows, self.size.width)
         table.clear(columns=True)
-        for index, name in enumerate(RESULT_COLUMNS):
-            width = max([len(name), *(cells[index].cell_len for cells in rows)])
+        for name, width in zip(RESULT_COLUMNS, widths, strict=True):
             table.add_column(name, width=width)
         for order, cells in zip(orders, rows, strict=True):
-            table.add_row(*cells, key=order_key(order))
+            table.add_row(*cells, key=order_key(order), height=height)
         keys = [order_key(o) for o in orders]
         row = keys.index(keep) if keep in keys else 0
         if orders:
@@ -342,6 +372,10 @@ class LookupScreen(LookupCancelling):
         else:
             self._highlight(None)
 
+    def on_resize(self) -> None:
+        if self.orders:
+            self._rebuild_results()
+
     @on(DataTable.RowHighlighted, "#results")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         key = event.row_key.value if event.row_key is not None else None
@@ -349,8 +383,30 @@ class LookupScreen(LookupCancelling):
 
     def _highlight(self, key: str | None) -> None:
         self.highlighted = key if key in self.orders else None
-        self.lines.show(self.orders.get(self.highlighted) if self.highlighted else None)
+        order = self.orders.get(self.highlighted) if self.highlighted else None
+        self.lines.show(order)
+        self.redraw_floor()
+        self.breakdown.idle_hint = self._idle_hint(order)
+        if self.breakdown.phase == "idle":
+            self.breakdown.redraw()
         self._refresh_keys()
+
+    def _idle_hint(self, order: Order | None) -> Text | str:
+        """What the outcome panel says before a cancel: how to cancel, or why c is absent."""
+        app = self.stopline
+        if app.read_only:
+            return "Read-only: look-ups only; cancelling is switched off."
+        if order is None:
+            return "No cancel yet. Look an order up, then press c to cancel it."
+        if app.provider_read_only(order.provider):
+            return f"{order.label} is read-only here: cancelling it is switched off."
+        if not order.can_cancel:
+            return Text.assemble(
+                "Nothing to cancel: ",
+                t(order.why_not_cancellable, max_chars=200),
+                ".",
+            )
+        return "No cancel yet: press c to cancel the highlighted order."
 
     def highlighted_order(self) -> Order | None:
         return self.orders.get(self.highlighted) if self.highlighted else None
@@ -358,12 +414,16 @@ class LookupScreen(LookupCancelling):
     # -- actions -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_search":
+            return self.focused is not self.search
         if action == "cancel":
             if self.stopline.read_only or isinstance(self.focused, Input):
                 return False
             order = self.highlighted_order()
-            if order is not None and self.stopline.provider_read_only(order.provider):
-                return False
+            if order is not None and (
+                self.stopline.provider_read_only(order.provider) or not order.can_cancel
+            ):
+                return False  # never offered: it cannot succeed
             return True if self.cancel_blocker() is None else None
         if action == "retry":
             if isinstance(self.focused, Input):
@@ -379,7 +439,8 @@ class LookupScreen(LookupCancelling):
 
     def _key_answers(self) -> tuple[bool | None, ...]:
         return tuple(
-            self.check_action(action, ()) for action in ("cancel", "retry", "history", "batch")
+            self.check_action(action, ())
+            for action in ("focus_search", "cancel", "retry", "history", "batch")
         )
 
     def _refresh_keys(self) -> None:
@@ -403,9 +464,13 @@ class LookupScreen(LookupCancelling):
                     self.action_refresh,
                 )
             )
-        if not self.stopline.read_only and self.cancel_blocker() is None:
+        if self.check_action("cancel", ()) and self.cancel_blocker() is None:
             commands.append(
-                ("Cancel highlighted order", "Open the cancel dialog  (c)", self.action_cancel)
+                (
+                    "Cancel order",
+                    "Open the cancel dialog for the order under the cursor  (c)",
+                    self.action_cancel,
+                )
             )
         if self.check_action("retry", ()):
             commands.append(
@@ -427,22 +492,18 @@ class LookupScreen(LookupCancelling):
             return "highlight an order first"
         if app.read_only or app.provider_read_only(order.provider):
             return "read-only: cancelling is switched off"
+        if not order.can_cancel:
+            return f"nothing to cancel: {order.why_not_cancellable}"
         if self.cancel_busy:
             return "a cancel is still in flight"
+        note = self.floor_note(self.highlighted)
+        if note is not None and note.blocks_cancel:
+            return note.words
         return None
 
     def action_focus_search(self) -> None:
         self.search.focus()
         self.search.select_all()
-
-    def action_back(self) -> None:
-        if isinstance(self.focused, Input):
-            if self.search.value:
-                self.search.value = ""
-            elif self.orders:
-                self.results.focus()
-            return
-        self.search.focus()
 
     def action_history(self) -> None:
         self.stopline.open_history()

@@ -6,6 +6,7 @@ rendered by the breakdown panel; ``r`` re-checks or retries as the core says
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual import on, work
 from textual.screen import Screen
 
 from tui import messages as msg
+from tui.core.text import clean
 from tui.core.vocabulary import NextStep
 from tui.host import ConsoleHost, host
 from tui.widgets.breakdown import BreakdownPanel
@@ -20,6 +22,7 @@ from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.domain import CancelRequest, Order
+    from tui.core.floor import FloorNote
     from tui.core.lifecycle import Done, NotSent
 
 
@@ -50,6 +53,9 @@ class LookupCancelling(Screen[None]):
     def cancel_blocker(self) -> str | None:
         raise NotImplementedError
 
+    def floor_note(self, key: str | None) -> FloorNote | None:
+        raise NotImplementedError
+
     def start_lookup(self, identifier: str) -> None:
         raise NotImplementedError
 
@@ -65,6 +71,10 @@ class LookupCancelling(Screen[None]):
         from tui.screens.cancel_dialog import CancelDialog
 
         context = self.stopline.cancel_context(order)
+        note = self.floor_note(self.highlighted)
+        if note is not None:
+            # Before anyone types a reason: what the floor has done with this order already.
+            context = replace(context, journal_note=note.words)
         self.app.push_screen(CancelDialog(order, context), callback=self._dialog_closed)
 
     def _dialog_closed(self, request: CancelRequest | None) -> None:
@@ -77,11 +87,28 @@ class LookupCancelling(Screen[None]):
         self.last_final = None
         self.cancel_error = None
         info = self.stopline.provider_info(request.provider)
-        self.breakdown.sending(
-            request, info.label if info else request.provider, self.stopline.is_async(request)
-        )
+        label = info.label if info else request.provider
+        self.breakdown.sending(request, label, self.stopline.is_async(request))
+        order = clean(request.order_id, max_chars=64)
+
+        def words() -> str:
+            if self.breakdown.phase == "confirming":
+                return (
+                    f"the cancel of order {order} at {label} was initiated and is being "
+                    "confirmed: quitting stops the checking (r in the history re-checks it)"
+                )
+            return (
+                f"the cancel of order {order} at {label} is in flight: quitting now may "
+                "leave it unknown in the journal until it is re-checked"
+            )
+
+        self.stopline.hold_work("cancel", words)
         self._refresh_keys()
         self.run_cancel(request)
+
+    def _cancel_settled(self) -> None:
+        self.cancel_busy = False
+        self.stopline.release_work("cancel")
 
     @work(group="cancel", exit_on_error=False)
     async def run_cancel(self, request: CancelRequest) -> None:
@@ -134,7 +161,7 @@ class LookupCancelling(Screen[None]):
     @on(msg.CancelFailed)
     def _cancel_failed(self, message: msg.CancelFailed) -> None:
         self.breakdown.failed(message.error)
-        self.cancel_busy = False
+        self._cancel_settled()
         self.cancel_error = message.error
         self._refresh_keys()
 
@@ -156,7 +183,7 @@ class LookupCancelling(Screen[None]):
     def _cancel_ended(self, final: Done | NotSent) -> None:
         from tui.core.lifecycle import NextStep, follow_up
 
-        self.cancel_busy = False
+        self._cancel_settled()
         self.last_final = final
         self._refresh_keys()
         step, _ = follow_up(final)

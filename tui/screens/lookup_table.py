@@ -15,8 +15,18 @@ if TYPE_CHECKING:
     from tui.core.domain import Order
 
 
-SHORT_KIND = {"market_order_id": "market", "order_number": "no.", "order_id": "id"}
-RESULT_COLUMNS = ("provider", "order", "status", "lines", "canc.", "also known as")
+SHORT_KIND = {
+    "market_order_id": "market",
+    "order_number": "no.",
+    "order_id": "id",
+    "external_order_id": "ext.",
+    "safe_id": "safe",
+    "po": "PO",
+}
+RESULT_COLUMNS = ("provider", "order", "status", "cancellable", "also known as")
+STATUS, ALSO = 2, 4
+LEAST_STATUS, LEAST_ALSO = 10, 16
+MAX_ROW_HEIGHT = 3
 
 
 class ResultsTable(DataTable[Any]):
@@ -34,16 +44,48 @@ def order_key(order: Order) -> str:
 
 def result_cells(order: Order) -> list[Text]:
     """One row of the results table, in the order of :data:`RESULT_COLUMNS`."""
-    lines = str(len(order.lines)) if order.lines else "—"
-    cancellable = order.cancellable_count if order.cancellable else 0
-    return [
+    if order.lines:
+        count = order.cancellable_count if order.can_cancel else 0
+        cancellable = f"{count:,} of {len(order.lines):,}"
+    else:
+        cancellable = "yes" if order.can_cancel else "no"
+    cells = [
         t(order.label),
         t(order.order_id, "bold", max_chars=64),
         t(order.status, max_chars=60),
-        Text(lines, justify="right"),
-        Text(str(cancellable), justify="right", style="" if cancellable else "dim"),
-        other_identifiers(order),
+        Text(cancellable, style="" if order.can_cancel else "dim"),
     ]
+    for cell in cells:  # one line each, cut with … if they must be; only the last wraps
+        cell.no_wrap = True
+        cell.overflow = "ellipsis"
+    return [*cells, other_identifiers(order)]
+
+
+def fit_columns(rows: list[list[Text]], available: int) -> tuple[list[int], int]:
+    """Column widths that fit ``available`` cells (a cell of padding each side of every
+    column), and the row height: provider and order ids are never cut; the status narrows
+    first, then "also known as", which wraps onto a second (or third) line rather than
+    being cut."""
+    natural = [
+        max([len(name), *(cells[index].cell_len for cells in rows)])
+        for index, name in enumerate(RESULT_COLUMNS)
+    ]
+    widths = list(natural)
+    excess = sum(widths) + 2 * len(widths) - available
+    if excess > 0:
+        give = min(excess, widths[STATUS] - LEAST_STATUS)
+        if give > 0:
+            widths[STATUS] -= give
+            excess -= give
+    if excess > 0:
+        widths[ALSO] = max(LEAST_ALSO, widths[ALSO] - excess)
+    height = 1
+    if widths[ALSO] < natural[ALSO]:
+        from rich.console import Console
+
+        console = Console(width=widths[ALSO])
+        height = max(len(cells[ALSO].wrap(console, widths[ALSO])) for cells in rows)
+    return widths, min(height, MAX_ROW_HEIGHT)
 
 
 def other_identifiers(order: Order) -> Text:

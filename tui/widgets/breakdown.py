@@ -18,7 +18,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.core.vocabulary import Outcome, Why
+from tui.core.providers import registry
+from tui.core.vocabulary import LineState, Outcome, Verdict, Why, plural
 from tui.themes import tones
 from tui.widgets.text import t
 
@@ -69,8 +70,8 @@ class BreakdownPanel(VerticalScroll):
         self.notes: tuple[str, ...] = ()
         self.not_sent_event: NotSent | None = None
         self.recheck: Reconciled | None = None
-        self.idle_hint = "No cancel yet. Highlight an order and press c."
-        self._body = Static(Text(self.idle_hint, style="dim"))
+        self.idle_hint: Text | str = "No cancel yet. Look an order up, then press c to cancel it."
+        self._body = Static(Text(str(self.idle_hint), style="dim"))
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield self._body
@@ -164,7 +165,7 @@ class BreakdownPanel(VerticalScroll):
         head.append(t(request.order_id, "bold", max_chars=64))
         head.append(" · ")
         if request.items:
-            head.append(f"{len(request.items)} item(s)")
+            head.append(plural(len(request.items), "item"))
         else:
             head.append("whole order")
         head.append(" · ")
@@ -173,7 +174,10 @@ class BreakdownPanel(VerticalScroll):
     def render_body(self) -> RenderableType:
         tone = tones(self.app.current_theme if self.is_attached else None)
         if self.phase == "idle" or self.request is None:
-            return Text(self.idle_hint, style=tone["muted"])
+            idle = self.idle_hint
+            hint = Text(idle) if isinstance(idle, str) else idle.copy()
+            hint.stylize(tone["muted"])
+            return hint
         head = self._headline(tone)
         parts: list[RenderableType] = [head]
         if self.phase == "sending":
@@ -210,6 +214,9 @@ class BreakdownPanel(VerticalScroll):
         table = self._lines(outcome, tone)
         if table is not None:
             parts.append(table)
+            note = self._answer_note(outcome.provider)
+            if note:
+                parts.append(Text(note, style=tone["muted"]))
         for warning in outcome.warnings:
             if self.phase == "rechecked" and warning.startswith("re-check: "):
                 continue  # said below, in the re-check's own line
@@ -248,29 +255,41 @@ class BreakdownPanel(VerticalScroll):
             parts.append(Text("r tries again", style=tone["muted"]))
         return Group(*parts)
 
+    @staticmethod
+    def _answer_note(provider: str) -> str:
+        try:
+            return registry.get(provider).answer_note
+        except KeyError:
+            return ""
+
+    def _still_open(self) -> bool:
+        """A re-check found the order untouched after the cancel's window: not applied."""
+        return (
+            self.phase == "rechecked"
+            and self.recheck is not None
+            and self.recheck.verdict is Verdict.NOT_APPLIED
+        )
+
     def _recheck_line(self, tone: dict[str, str]) -> Text:
         result = self.recheck
         assert result is not None
         verdict = result.verdict.value
         if verdict == "not_applied":
-            return Text(
-                "Still open: nothing was cancelled. Press c to send the cancel again.",
-                style=f"bold {tone['warn']}",
+            return Text.assemble(
+                Text("re-check: ", style=tone["muted"]), t(result.words, max_chars=300)
             )
         if verdict == "applied":
             return Text.assemble(
                 Text("re-check: ", style=tone["muted"]), t(result.words, max_chars=300)
             )
         return Text.assemble(
-            Text("re-check: ", style=tone["warn"]),
-            t(result.words, max_chars=300),
-            Text(" — r re-checks again", style=tone["muted"]),
+            Text("re-check: ", style=tone["warn"]), t(result.words, max_chars=300)
         )
 
     def _progress(self, outcome: CancelOutcome, tone: dict[str, str]) -> Text:
         kind = outcome.outcome.value
         if self.phase == "confirming":
-            progress = f" ({self.updates} change(s) seen)" if self.updates else ""
+            progress = f" ({plural(self.updates, 'change')} seen)" if self.updates else ""
             return Text(
                 f"initiated — checking the order until every line shows cancelled{progress}",
                 style=f"bold {tone['info']}",
@@ -290,6 +309,13 @@ class BreakdownPanel(VerticalScroll):
             return Text("the provider cancelled nothing", style=tone["bad"])
         if kind == "not_found":
             return Text("the provider does not know this order", style=tone["warn"])
+        if self._still_open():
+            return Text("still open — press c to send again", style=f"bold {tone['warn']}")
+        if self.phase == "rechecked" and kind == "unknown":
+            return Text(
+                "still unknown — it may yet take effect; r re-checks again",
+                style=f"bold {tone['warn']}",
+            )
         if kind == "error":
             return Text("nothing was cancelled; r retries", style=tone["bad"])
         return Text("no answer came back", style=tone["warn"])
@@ -305,18 +331,17 @@ class BreakdownPanel(VerticalScroll):
         pending = not outcome.confirmed and (
             self.phase in {"confirming", "gave_up"} or outcome.outcome is Outcome.UNKNOWN
         )
+        done = LineState.INITIATED if pending else LineState.CANCELLED
         for line in outcome.cancelled:
             table.add_row(
-                Text("… initiated", style=tone["info"])
-                if pending
-                else Text("✔ cancelled", style=tone["good"]),
+                Text(done.mark, style=tone[done.tone] if done.tone else ""),
                 t(line.id, max_chars=64),
                 t(line.status, max_chars=40),
                 Text("" if line.quantity is None else f"qty {line.quantity}"),
             )
         for miss in outcome.not_cancelled:
             table.add_row(
-                Text("✘ not cancelled", style=tone["bad"]),
+                Text(LineState.NOT_CANCELLED.mark, style=tone["bad"]),
                 t(miss.id, max_chars=64),
                 t(miss.status, max_chars=40),
                 t(miss.reason, max_chars=300),

@@ -7,6 +7,12 @@ Arrow-backed table copies every row into columns first; see bench/tables.py). Ce
 plain text, cut to their column and never read as markup; a column may take its colour
 from its value (an outcome word), through :func:`tui.themes.tones`.
 
+It looks like every other table in the console (Textual's own ``DataTable``): a cell of
+padding each side of every column, the header on the panel colour, the cursor row in the
+block-cursor colours while focused and faint otherwise — two different theme colours, so in
+16 colours the header and the selected row still differ — and in reverse when there is no
+colour at all (``NO_COLOR``).
+
 Keys: up/down (k/j on the screens), page up/down, home/end; enter selects the row.
 """
 
@@ -15,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Protocol
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -30,8 +37,8 @@ from tui.themes import tones
 ToneOf = Callable[[str], str | None]
 """Cell value → a meaning of :func:`tui.themes.tones` (``good``, ``bad``…) or None."""
 
-GAP = 1
-"""Spaces between columns."""
+PAD = 1
+"""Spaces each side of a column's cells (as ``DataTable``'s ``cell_padding``)."""
 MEASURED_ROWS = 200
 """Rows measured for column widths when none are given (the first ones)."""
 
@@ -60,11 +67,17 @@ class ListRows:
         self.rows.extend(rows)
 
 
+def cut(text: str, width: int) -> str:
+    """``text`` as a column ``width`` cells wide shows it: whole, or cut with an ellipsis."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 1) + "…" if width else ""
+
+
 def fit(text: str, width: int) -> str:
     """``text`` cut (with an ellipsis) or padded to ``width`` cells."""
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…" if width else ""
-    return text + " " * (width - len(text))
+    shown = cut(text, width)
+    return shown + " " * (width - cell_len(shown))
 
 
 class RowTable(ScrollView, can_focus=True):
@@ -86,13 +99,19 @@ class RowTable(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    RowTable { height: 1fr; }
-    RowTable > .rowtable--header { text-style: bold; color: $text-muted; }
-    RowTable > .rowtable--cursor { background: $block-cursor-blurred-background; }
+    RowTable { height: 1fr; scrollbar-size-horizontal: 1; background: $surface; }
+    RowTable > .rowtable--header { text-style: bold; background: $panel; color: $foreground; }
+    RowTable:ansi > .rowtable--header { background: ansi_default; text-style: bold underline; }
+    RowTable > .rowtable--cursor {
+        background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;
+        text-style: $block-cursor-blurred-text-style;
+    }
     RowTable:focus > .rowtable--cursor {
         background: $block-cursor-background; color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
+    RowTable:nocolor > .rowtable--header { text-style: bold underline; }
+    RowTable:nocolor:focus > .rowtable--cursor { text-style: reverse bold; }
     """
 
     cursor_row: reactive[int] = reactive(0)
@@ -156,8 +175,16 @@ class RowTable(ScrollView, can_focus=True):
         self.refresh()
 
     def get_row_at(self, index: int) -> list[str]:
-        """Row ``index``'s cells, as shown (before cutting to the column)."""
+        """Row ``index``'s cells, whole (before cutting to the column)."""
         return list(self.source.cells(index))
+
+    def shown_row(self, index: int) -> list[str]:
+        """Row ``index``'s cells as drawn: each cut to its column's width."""
+        cells = self.source.cells(index)
+        return [
+            cut(cells[column] if column < len(cells) else "", width)
+            for column, width in enumerate(self.widths)
+        ]
 
     def append(self, rows: Sequence[Sequence[str]]) -> None:
         """Add rows at the bottom of a :class:`ListRows` source; rows already drawn are kept
@@ -178,48 +205,61 @@ class RowTable(ScrollView, can_focus=True):
         widths = [len(name) for name in self.columns]
         for index in range(min(len(self.source), MEASURED_ROWS)):
             for column, cell in enumerate(self.source.cells(index)):
-                widths[column] = max(widths[column], min(len(cell), self.max_width))
+                widths[column] = max(widths[column], min(cell_len(cell), self.max_width))
         return widths
 
+    def set_widths(self, widths: Sequence[int]) -> None:
+        """Columns this wide from now on (the screen was resized, or a filter changed what
+        is shown)."""
+        if list(widths) != self.widths:
+            self.widths = list(widths)
+            self.rows_changed(redraw=True)
+
     def _sync_size(self) -> None:
-        width = sum(self.widths) + GAP * (len(self.widths) - 1) + 2
+        width = sum(self.widths) + 2 * PAD * len(self.widths)
         self.virtual_size = Size(width, len(self.source) + 1)
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def _line_segments(self, cells: Sequence[str], base: Style, toned: bool) -> list[Segment]:
-        segments: list[Segment] = [Segment(" ", base)]
+    def _line_segments(self, cells: Sequence[str], cell_style: Style, toned: bool) -> list[Segment]:
+        """The columns' cells, each with its padding, in ``cell_style`` (the header's, the
+        cursor's, or the rows' own ``base``)."""
+        segments: list[Segment] = []
         palette = tones(self.app.current_theme if self.is_attached else None) if toned else {}
+        pad = " " * PAD
         for column, width in enumerate(self.widths):
             text = cells[column] if column < len(cells) else ""
-            style = base
+            style = cell_style
             tone_of = self.tone_columns.get(column) if toned else None
             if tone_of is not None:
                 tone = tone_of(text)
                 if tone is not None:
-                    style = base + Style.parse(palette.get(tone, tone))
-            segments.append(Segment(fit(text, width), style))
-            segments.append(Segment(" " * GAP if column < len(self.widths) - 1 else " ", base))
+                    style = cell_style + Style.parse(palette.get(tone, tone))
+            segments += [
+                Segment(pad, cell_style),
+                Segment(fit(text, width), style),
+                Segment(pad, cell_style),
+            ]
         return segments
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
-        if y == 0:
-            base = self.get_component_rich_style("rowtable--header")
-            line = Strip(self._line_segments(self.columns, base, toned=False))
-            return line.crop_extend(scroll_x, scroll_x + width, base)
-        row = scroll_y + y - 1
         base = self.rich_style
+        if y == 0:  # the header spans the whole width, as a DataTable's does
+            header = base + self.get_component_rich_style("rowtable--header")
+            line = Strip(self._line_segments(self.columns, header, toned=False))
+            return line.crop_extend(scroll_x, scroll_x + width, header)
+        row = scroll_y + y - 1
         if row >= len(self.source):
             return Strip.blank(width, base)
         here = row == self.cursor_row
         key = (row, here, self.has_focus)
         line = self._lines.get(key)
         if line is None:
-            if here:
-                base = base + self.get_component_rich_style("rowtable--cursor")
-            line = Strip(self._line_segments(self.source.cells(row), base, toned=not here))
+            # The cursor covers the columns; what is left of the width keeps the rows' colour.
+            cells = base + self.get_component_rich_style("rowtable--cursor") if here else base
+            line = Strip(self._line_segments(self.source.cells(row), cells, toned=not here))
             if len(self._lines) > 4_000:  # what is in view is all that matters
                 self._lines.clear()
             self._lines[key] = line

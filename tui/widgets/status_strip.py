@@ -83,19 +83,18 @@ class ProviderStrip(Static):
         result = self.results.get(key)
         if result is None:
             if key in self.waiting:
-                return Text("… waiting", style=tone["muted"])
+                return Text(LookupState.WAITING.mark, style=tone["muted"])
             return Text("idle", style=tone["muted"])
-        state = result.state.value
-        words = {
-            "found": ("✔ found", tone["good"]),
-            "not_found": ("✘ not found", ""),
-            "error": ("⚠ error", f"bold {tone['bad']}"),
-            "skipped": ("- skipped", tone["muted"]),
-            "waiting": ("… waiting", tone["muted"]),
-        }
-        word, style = words.get(state, (state, ""))
-        text = Text(word, style=style)
-        if self.show_timings and state in {"found", "not_found", "error"}:
+        state = result.state
+        style = tone[state.tone] if state.tone is not None else ""
+        if state is LookupState.ERROR:
+            style = f"bold {style}"
+        text = Text(state.mark, style=style)
+        if self.show_timings and state in (
+            LookupState.FOUND,
+            LookupState.NOT_FOUND,
+            LookupState.ERROR,
+        ):
             text.append(f" {result.elapsed_ms:.0f} ms", style=tone["muted"])
         return text
 
@@ -126,6 +125,15 @@ class ProviderStrip(Static):
         grid.add_row(*heads)
         grid.add_row(*states)
         parts: list[RenderableType] = [grid]
+        for result in self.results.values():
+            if result.state is LookupState.SKIPPED and result.why_skipped:
+                label = next((p.label for p in self.providers if p.key == result.provider), "")
+                parts.append(
+                    Text.assemble(
+                        Text(f"{label or result.provider} skipped: ", style=tone["muted"]),
+                        t(result.why_skipped, tone["muted"], max_chars=200),
+                    )
+                )
         for result in sorted(self.errors, key=lambda r: r.provider):
             label = next((p.label for p in self.providers if p.key == result.provider), "")
             parts.append(

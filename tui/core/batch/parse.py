@@ -47,6 +47,7 @@ from tui.core.identifiers import (
     validate_reason,
 )
 from tui.core.providers import registry
+from tui.core.vocabulary import plural
 
 CSV_COLUMNS: tuple[str, ...] = ("provider", "order_id", "reason", "items")
 MAX_ROWS = 100_000
@@ -198,12 +199,13 @@ def parse_batch(text: str, *, provider: str | None = None, reason: str | None = 
         unknown = [c for c in columns if c not in CSV_COLUMNS]
         if unknown:
             raise InvalidInput(
-                f"line {header_no}: unknown column(s) {', '.join(map(repr, unknown))}; "
+                f"line {header_no}: unknown {'column' if len(unknown) == 1 else 'columns'} "
+                f"{', '.join(map(repr, unknown))}; "
                 f"the columns are {','.join(CSV_COLUMNS)}"
             )
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         if repeated:
-            raise InvalidInput(f"line {header_no}: column(s) named twice: {', '.join(repeated)}")
+            raise InvalidInput(f"line {header_no}: named twice: {', '.join(repeated)}")
         plan.format = "csv"
         entries = entries[1:]
     seen: dict[tuple[str, str], int] = {}
@@ -259,7 +261,7 @@ def _plain_row(line: str, provider: str | None, reason: str) -> CancelRequest:
 def _csv_row(line: str, columns: Sequence[str], provider: str | None, reason: str) -> CancelRequest:
     cells = _split_csv(line)
     if len(cells) != len(columns):
-        raise InvalidInput(f"expected {len(columns)} column(s), found {len(cells)}")
+        raise InvalidInput(f"expected {plural(len(columns), 'column')}, found {len(cells)}")
     row = dict(zip(columns, cells, strict=True))
     row_provider = _provider_or_none(row.get("provider")) or provider
     row_reason = row.get("reason", "").strip() or reason

@@ -11,12 +11,9 @@ from dataclasses import dataclass, field
 from tui.core.batch.parse import BatchPlan, BatchRowError
 from tui.core.batch.runner import Action
 from tui.core.providers import registry
-from tui.core.vocabulary import Tone
+from tui.core.vocabulary import Tone, plural
 
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 order``, ``3 orders`` (or ``words`` when the plural is not just an s)."""
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+__all__ = ["PreRunSummary", "plural", "summarize"]
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,12 @@ class Attempt(BaseModel):
     """When a later confirmation or re-check last changed the outcome."""
     lease_until: datetime | None = None
     """Until when the attempt may still be in flight, or still take effect at the provider
-    (the provider's timeout plus its settle time, from ``sent_at``)."""
+    (its sending budget plus the provider's settle time, from ``sent_at``), on the journal's
+    clock."""
+    lease_live: bool | None = None
+    """Not a column: whether the lease was still running when this row was read, as the
+    journal's own clock says (the shared journal's server answers it, so no machine's clock
+    decides). None where the reader compares ``lease_until`` itself."""
     operator: str
     """Who made the attempt: on the shared journal, the database role that wrote it."""
     display_name: str = ""
@@ -138,6 +143,13 @@ class Attempt(BaseModel):
     def settled(self) -> bool:
         """False while the outcome is ``unknown``: reconcile before sending again."""
         return self.state is AttemptState.FINISHED and self.outcome.settled
+
+    def lease_over(self, now: datetime) -> bool:
+        """Whether the lease has run out: as the journal said when the row was read, else
+        compared with ``now`` (the journal's time). No lease: over."""
+        if self.lease_live is not None:
+            return not self.lease_live
+        return self.lease_until is None or now >= self.lease_until
 
     @property
     def holder(self) -> Holder:

@@ -10,8 +10,12 @@ reached raises :class:`JournalError`, and nothing is sent.
 Identity: ``operator`` is set by the database (the session's role), never by Stopline; what
 STOPLINE_OPERATOR says is stored beside it as ``display_name``.
 
-Time: every timestamp is written on the client's clock corrected by its offset from the
-server's, measured when the journal opens, so leases compare the same way on every machine.
+Time is the server's. A lease is written as the server's ``now()`` plus its length, and
+whether it still runs is asked of the server in every read (:attr:`Attempt.lease_live`): no
+machine's clock decides whether another's attempt is over. For the rest (when an attempt
+started, was sent), the journal reads the server's clock once when it opens and tells the
+time as that reading plus the time elapsed since, on a clock that neither steps nor stops
+while the machine sleeps (:mod:`tui.core.elapsed`).
 
 One idea, kept whole: the shared journal on PostgreSQL (its schema and import live beside it).
 """
@@ -26,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
+from tui.core.elapsed import elapsed_s
 from tui.core.journal.fields import SELECT_LIST
 from tui.core.journal.model import (
     Attempt,
@@ -45,11 +50,19 @@ from tui.core.journal.postgres_schema import (
     version_in,
 )
 from tui.core.journal.protocol import TakeOver
-from tui.core.journal.rows import attempt_from_row, history_query, late_answer_note
+from tui.core.journal.rows import (
+    OVERRULED_BY_A_LATE_ANSWER,
+    attempt_from_row,
+    history_query,
+    late_answer_note,
+    late_answer_that_overrules,
+)
 
 CONNECT_TIMEOUT_S = 5
 TABLE = f"{SCHEMA}.attempts"
 CLAIM_TRIES = 5
+READ_LIST = f"{SELECT_LIST}, (lease_until > now()) AS lease_live"
+"""Every column, and whether the lease still runs by the server's clock as the row is read."""
 
 
 def redacted_url(url: str) -> str:
@@ -94,7 +107,8 @@ class PostgresJournal:
         (False), or neither (None: ``stopline journal migrate`` does it itself)."""
         self.url = url
         self._where = redacted_url(url)
-        self._offset = timedelta(0)
+        self._clock_anchor: tuple[datetime, float] | None = None
+        """(the server's time, :func:`elapsed_s` at that moment), read on connecting."""
         self._migrate_on_open = migrate
         self._operators_role = operators_role
         self._sizes = (min_size, max_size)
@@ -165,16 +179,26 @@ class PostgresJournal:
         return self._where
 
     def now(self) -> datetime:
-        return utcnow() + self._offset
+        """The server's time, told by the time elapsed since it was read (immune to this
+        machine's clock being wrong, stepping or sleeping); this machine's clock until
+        connected."""
+        if self._clock_anchor is None:
+            return utcnow()
+        server, at = self._clock_anchor
+        return server + timedelta(seconds=elapsed_s() - at)
+
+    def _lease_s(self, lease_until: datetime) -> float:
+        """``lease_until`` as a length from now: written as the server's ``now()`` plus it."""
+        return (lease_until - self.now()).total_seconds()
 
     async def _measure_clock(self) -> None:
         async with self._connection() as conn:
-            sent = utcnow()
+            sent = elapsed_s()
             row = await (await conn.execute("SELECT now()")).fetchone()
-            back = utcnow()
+            back = elapsed_s()
         assert row is not None
         server: datetime = row[0]
-        self._offset = server.astimezone(UTC) - (sent + (back - sent) / 2)
+        self._clock_anchor = (server.astimezone(UTC), (sent + back) / 2)
 
     # -- connections -------------------------------------------------------------------------
 
@@ -248,7 +272,7 @@ class PostgresJournal:
                     async with conn.transaction():
                         cursor = conn.cursor(row_factory=dict_row)
                         await cursor.execute(
-                            f"SELECT {SELECT_LIST} FROM {TABLE} WHERE provider = %s"
+                            f"SELECT {READ_LIST} FROM {TABLE} WHERE provider = %s"
                             " AND order_id = %s AND open FOR UPDATE",
                             (request.provider, request.order_id),
                         )
@@ -274,11 +298,13 @@ class PostgresJournal:
                         cursor = await conn.execute(
                             f"INSERT INTO {TABLE} (started_at, lease_until, display_name, host,"
                             " pid, pid_started, provider, order_id, reason, reason_code, items,"
-                            " state, open) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                            " %s::jsonb, 'claimed', true) RETURNING id",
+                            " state, open) VALUES (%s,"
+                            " now() + make_interval(secs => %s::float8), %s, %s, %s, %s, %s,"
+                            " %s, %s, %s, %s::jsonb, 'claimed', true)"
+                            " RETURNING id",
                             (
                                 now,
-                                lease_until,
+                                self._lease_s(lease_until),
                                 holder.operator,
                                 holder.host,
                                 holder.pid,
@@ -297,7 +323,7 @@ class PostgresJournal:
                         attempt_id = int(row[0])
                         cursor = conn.cursor(row_factory=dict_row)
                         await cursor.execute(
-                            f"SELECT {SELECT_LIST} FROM {TABLE} WHERE provider = %s"
+                            f"SELECT {READ_LIST} FROM {TABLE} WHERE provider = %s"
                             " AND order_id = %s AND state NOT IN ('withdrawn', 'claimed')"
                             " AND id < %s ORDER BY id DESC LIMIT 1",
                             (request.provider, request.order_id, attempt_id),
@@ -325,14 +351,23 @@ class PostgresJournal:
 
     async def mark_sent(self, attempt_id: int, before: Order, *, lease_until: datetime) -> None:
         await self._change(
-            f"UPDATE {TABLE} SET state = 'sent', sent_at = %s, lease_until = %s,"
+            f"UPDATE {TABLE} SET state = 'sent', sent_at = %s,"
+            " lease_until = now() + make_interval(secs => %s::float8),"
             " before = %s::jsonb WHERE id = %s AND state = 'claimed'",
-            (self.now(), lease_until, before.model_dump_json(), attempt_id),
+            (self.now(), self._lease_s(lease_until), before.model_dump_json(), attempt_id),
             attempt_id,
             "claimed",
         )
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+        answered: bool = True,
+    ) -> bool:
         now = self.now()
         async with self._connection() as conn:
             cursor = await conn.execute(
@@ -341,7 +376,8 @@ class PostgresJournal:
                 " not_cancelled = %s::jsonb, warnings = %s::jsonb, message = %s,"
                 " duration_ms = %s, open = CASE WHEN %s = 'unknown' THEN open ELSE false END,"
                 " finished_at = COALESCE(finished_at, %s),"
-                " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE %s END"
+                " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE %s END,"
+                " lease_until = LEAST(lease_until, now() + make_interval(secs => %s::float8))"
                 " WHERE id = %s AND (state = 'sent' OR (state = 'finished' AND open))",
                 (
                     *self._outcome_values(outcome),
@@ -349,13 +385,38 @@ class PostgresJournal:
                     outcome.outcome.value,
                     now,
                     now,
+                    None if lease_until is None else self._lease_s(lease_until),
                     attempt_id,
                 ),
             )
             if cursor.rowcount:
                 return True
+            if not answered:  # a look-up's reading never overrules another's settlement
+                exists = await (
+                    await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
+                ).fetchone()
+                if exists is None:
+                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.where}")
+                return False
             # Reconciled and released by another machine meanwhile: keep its outcome, and
-            # the late answer beside it.
+            # the late answer beside it — unless it says the provider cancelled what was
+            # reconciled as not applied.
+            overrule = late_answer_that_overrules(outcome)
+            if overrule is not None:
+                replaced = await conn.execute(
+                    f"UPDATE {TABLE} SET outcome = %s, confirmed = %s, http_status = %s,"
+                    " request_id = %s, cancelled = %s::jsonb, not_cancelled = %s::jsonb,"
+                    " warnings = %s::jsonb, message = %s, updated_at = %s WHERE id = %s"
+                    " AND state = 'finished' AND NOT open AND outcome = %s",
+                    (
+                        *self._outcome_values(overrule),
+                        now,
+                        attempt_id,
+                        OVERRULED_BY_A_LATE_ANSWER,
+                    ),
+                )
+                if replaced.rowcount:
+                    return False
             late = await conn.execute(
                 f"UPDATE {TABLE} SET warnings = warnings || jsonb_build_array(%s::text),"
                 " updated_at = %s WHERE id = %s AND state = 'finished' AND NOT open",
@@ -367,7 +428,12 @@ class PostgresJournal:
         return False
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         sql = (
             f"UPDATE {TABLE} SET state = 'finished', outcome = %s, confirmed = %s,"
@@ -376,19 +442,22 @@ class PostgresJournal:
             " open = CASE WHEN %s = 'unknown' THEN open ELSE false END"
             " WHERE id = %s AND state IN ('sent', 'finished')"
         )
-        if only_if_open:
-            sql += " AND open"
-        params = (
+        params: list[Any] = [
             *self._outcome_values(outcome),
             self.now(),
             outcome.outcome.value,
             attempt_id,
-        )
+        ]
+        if only_if_open:
+            sql += " AND open"
+        if if_version is not None:
+            sql += " AND version = %s"
+            params.append(if_version)
         async with self._connection() as conn:
             cursor = await conn.execute(sql, params)
             if cursor.rowcount:
                 return True
-            if only_if_open:
+            if only_if_open or if_version is not None:
                 exists = await (
                     await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
                 ).fetchone()
@@ -438,7 +507,7 @@ class PostgresJournal:
 
         async with self._connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(f"SELECT {SELECT_LIST} FROM {TABLE} WHERE {where} {tail}", params)
+            await cursor.execute(f"SELECT {READ_LIST} FROM {TABLE} WHERE {where} {tail}", params)
             return [_row(row) for row in await cursor.fetchall()]
 
     async def get(self, attempt_id: int) -> Attempt | None:
@@ -538,7 +607,8 @@ class PostgresJournal:
                 while True:
                     # Notifications carry ids; read by version so nothing is missed between
                     # them (and a burst is read once).
-                    async for _ in conn.notifies(timeout=poll_s, stop_after=1):
+                    # A notification wakes it at once; the timeout is only a safety net.
+                    async for _ in conn.notifies(timeout=max(poll_s, 5.0), stop_after=1):
                         pass
                     for attempt in await self.changed_since(last):
                         last = max(last, attempt.version)

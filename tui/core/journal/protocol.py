@@ -60,18 +60,37 @@ class AttemptJournal(Protocol):
         all that ``before`` shows open)."""
         ...
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+        answered: bool = True,
+    ) -> bool:
         """Record the provider's answer; the claim is released unless the outcome is
         ``unknown``. False when another process had reconciled and released the attempt
-        meanwhile: its outcome stands, the late answer is added to its warnings."""
+        meanwhile: its outcome stands and the late answer is added to its warnings — except
+        that an answer saying the provider cancelled replaces "not applied" (with a warning
+        that another cancel may have followed). ``answered=False``: the outcome was read
+        from a look-up, not answered by the provider — it never overrules, nor is noted
+        beside, what another process settled. ``lease_until`` shortens the lease, never
+        lengthens it (an attempt stopped mid-flight takes effect, if at all, by then)."""
         ...
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         """Record a later confirmation or reconciliation; release the claim once settled.
         With ``only_if_open``, change nothing (and return False) if another process has
-        released it meanwhile."""
+        released it meanwhile; with ``if_version``, if anything wrote it since it was read
+        at that version (compare and set)."""
         ...
 
     async def get(self, attempt_id: int) -> Attempt | None: ...

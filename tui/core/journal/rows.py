@@ -60,6 +60,26 @@ def late_answer_note(outcome: CancelOutcome) -> str:
     )
 
 
+OVERRULED_BY_A_LATE_ANSWER = "error"
+"""The reconciled outcome a late answer replaces: "not applied" was read from a look-up, and
+a provider answering that it did cancel says otherwise."""
+
+
+def late_answer_that_overrules(outcome: CancelOutcome) -> CancelOutcome | None:
+    """The late answer as it replaces an attempt reconciled as not applied — only when the
+    provider says it cancelled something — with a warning that says so; else None (the
+    reconciled outcome stands and the answer is only noted beside it)."""
+    if outcome.outcome not in (Outcome.COMPLETE, Outcome.PARTIAL):
+        return None
+    return outcome.model_copy(update={"warnings": [*outcome.warnings, OVERRULED_WARNING]})
+
+
+OVERRULED_WARNING = (
+    "this attempt had been reconciled as not applied when the provider answered that it "
+    "cancelled: another cancel of this order may have been sent since — check the order"
+)
+
+
 def attempt_from_row(data: dict[str, Any]) -> Attempt:
     """An :class:`Attempt` from a row of either engine (JSON columns as text or parsed)."""
     for key in ("items", "cancelled", "not_cancelled", "warnings"):

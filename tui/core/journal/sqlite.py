@@ -188,15 +188,35 @@ class SqliteJournal:
     async def mark_sent(self, attempt_id: int, before: Order, *, lease_until: datetime) -> None:
         await self._write("mark_sent", attempt_id, before, lease_until=lease_until)
 
-    async def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
-        recorded: bool = await self._write("finish", attempt_id, outcome, duration_ms)
+    async def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+        answered: bool = True,
+    ) -> bool:
+        recorded: bool = await self._write(
+            "finish",
+            attempt_id,
+            outcome,
+            duration_ms,
+            lease_until=lease_until,
+            answered=answered,
+        )
         return recorded
 
     async def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         changed: bool = await self._write(
-            "settle", attempt_id, outcome, only_if_open=only_if_open
+            "settle", attempt_id, outcome, only_if_open=only_if_open, if_version=if_version
         )
         return changed
 

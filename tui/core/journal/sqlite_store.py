@@ -49,10 +49,12 @@ from tui.core.journal.model import (
 )
 from tui.core.journal.protocol import TakeOver
 from tui.core.journal.rows import (
+    OVERRULED_BY_A_LATE_ANSWER,
     attempt_from_row,
     dump_items,
     history_query,
     late_answer_note,
+    late_answer_that_overrules,
     outcome_values,
     stamp,
 )
@@ -107,7 +109,9 @@ class SqliteStore:
         migrations: Sequence[Migration] = MIGRATIONS,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.path = Path(path).expanduser()
+        # Resolved: one file is one journal however it is spelt (a symlink, a relative
+        # path) — this process's claims on it are told apart by it.
+        self.path = Path(path).expanduser().resolve()
         self.busy_timeout_ms = busy_timeout_ms
         self._migrations = tuple(migrations)
         self._clock = clock
@@ -329,18 +333,42 @@ class SqliteStore:
         with self._write(durable=True) as conn:
             self._mark_sent(conn, attempt_id, before, lease_until=lease_until)
 
-    def finish(self, attempt_id: int, outcome: CancelOutcome, duration_ms: float) -> bool:
+    def finish(
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+        answered: bool = True,
+    ) -> bool:
         """Record the provider's answer (a repeated call keeps the first ``finished_at``).
-        An attempt another process reconciled and released meanwhile keeps that outcome; the
-        late answer is added to its warnings, and False returned."""
+        An attempt another process reconciled and released meanwhile keeps that outcome —
+        unless it was reconciled as not applied and the provider answers that it cancelled —
+        the late answer beside it, and False returned; an outcome read from a look-up
+        (``answered=False``) changes nothing then. ``lease_until`` shortens the lease."""
         with self._write(durable=False) as conn:
-            return self._finish(conn, attempt_id, outcome, duration_ms)
+            return self._finish(
+                conn,
+                attempt_id,
+                outcome,
+                duration_ms,
+                lease_until=lease_until,
+                answered=answered,
+            )
 
     def settle(
-        self, attempt_id: int, outcome: CancelOutcome, *, only_if_open: bool = False
+        self,
+        attempt_id: int,
+        outcome: CancelOutcome,
+        *,
+        only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         with self._write(durable=False) as conn:
-            return self._settle(conn, attempt_id, outcome, only_if_open=only_if_open)
+            return self._settle(
+                conn, attempt_id, outcome, only_if_open=only_if_open, if_version=if_version
+            )
 
     def write_group(self, calls: Sequence[GroupedWrite]) -> list[Any]:
         """Run several writes in ONE transaction, each in a savepoint of its own, and commit
@@ -456,8 +484,12 @@ class SqliteStore:
         attempt_id: int,
         outcome: CancelOutcome,
         duration_ms: float,
+        *,
+        lease_until: datetime | None = None,
+        answered: bool = True,
     ) -> bool:
         now = stamp(self._clock())
+        shorter = stamp(lease_until) if lease_until is not None else None
         cursor = conn.execute(
             "UPDATE attempts SET state = 'finished', outcome = ?, confirmed = ?,"
             " http_status = ?, request_id = ?, cancelled = ?, not_cancelled = ?,"
@@ -465,7 +497,9 @@ class SqliteStore:
             " open = CASE WHEN ? = 'unknown' THEN open ELSE 0 END,"
             f" version = {_NEXT_VERSION},"
             " finished_at = COALESCE(finished_at, ?),"
-            " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END"
+            " updated_at = CASE WHEN finished_at IS NULL THEN updated_at ELSE ? END,"
+            " lease_until = CASE WHEN ? IS NOT NULL AND (lease_until IS NULL OR ? < lease_until)"
+            " THEN ? ELSE lease_until END"
             " WHERE id = ? AND (state = 'sent' OR (state = 'finished' AND open = 1))",
             (
                 *outcome_values(outcome),
@@ -473,11 +507,29 @@ class SqliteStore:
                 outcome.outcome.value,
                 now,
                 now,
+                shorter,
+                shorter,
+                shorter,
                 attempt_id,
             ),
         )
         if cursor.rowcount:
             return True
+        if not answered:
+            if conn.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)).fetchone():
+                return False
+            raise UnknownAttempt(f"no attempt {attempt_id} in the journal at {self.path}")
+        overrule = late_answer_that_overrules(outcome)
+        if overrule is not None:
+            replaced = conn.execute(
+                "UPDATE attempts SET outcome = ?, confirmed = ?, http_status = ?,"
+                " request_id = ?, cancelled = ?, not_cancelled = ?, warnings = ?, message = ?,"
+                f" updated_at = ?, version = {_NEXT_VERSION} WHERE id = ?"
+                " AND state = 'finished' AND open = 0 AND outcome = ?",
+                (*outcome_values(overrule), now, attempt_id, OVERRULED_BY_A_LATE_ANSWER),
+            )
+            if replaced.rowcount:
+                return False
         late = conn.execute(
             "UPDATE attempts SET warnings = json_insert(warnings, '$[#]', ?),"
             f" updated_at = ?, version = {_NEXT_VERSION}"
@@ -495,6 +547,7 @@ class SqliteStore:
         outcome: CancelOutcome,
         *,
         only_if_open: bool = False,
+        if_version: int | None = None,
     ) -> bool:
         now = stamp(self._clock())
         sql = (
@@ -505,13 +558,15 @@ class SqliteStore:
             f" version = {_NEXT_VERSION}"
             " WHERE id = ? AND state IN ('sent', 'finished')"
         )
+        params: list[Any] = [*outcome_values(outcome), now, outcome.outcome.value, attempt_id]
         if only_if_open:
             sql += " AND open = 1"
-        cursor = conn.execute(
-            sql, (*outcome_values(outcome), now, outcome.outcome.value, attempt_id)
-        )
+        if if_version is not None:
+            sql += " AND version = ?"
+            params.append(if_version)
+        cursor = conn.execute(sql, params)
         if cursor.rowcount == 0:
-            if only_if_open:
+            if only_if_open or if_version is not None:
                 exists = conn.execute(
                     "SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)
                 ).fetchone()

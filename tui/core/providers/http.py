@@ -14,6 +14,9 @@ One :class:`ProviderHttp` wraps the provider's single ``httpx.AsyncClient``. Its
   neither time nor memory. Past a bound a look-up fails and a cancel is uncertain.
 * a request that cannot be built (a URL httpx refuses, a header value with a newline) was
   never sent: a plain :class:`ProviderError`, never uncertain.
+* no try leaves after :data:`SEND_BY` (the cancel lifecycle's budget, whose lease another
+  machine trusts): checked at the last moment before each try goes out, so a process frozen
+  meanwhile (SIGSTOP, a suspended VM) does not send late once it runs again.
 
 One idea, kept whole: the HTTP discipline every adapter shares.
 """
@@ -21,6 +24,7 @@ One idea, kept whole: the HTTP discipline every adapter shares.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import logging
 import re
@@ -38,6 +42,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from tui.core.elapsed import elapsed_s
 from tui.core.errors import (
     CircuitOpen,
     OutcomeUncertain,
@@ -54,6 +59,12 @@ from tui.core.text import clean
 log = logging.getLogger("stopline.http")
 
 Sleep = Callable[[float], Awaitable[None]]
+
+SEND_BY: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "stopline_send_by", default=None
+)
+"""The moment, on :func:`~tui.core.elapsed.elapsed_s`, after which no request of the call
+being made may leave; set by the cancel lifecycle around a cancel, unset (None) otherwise."""
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 _LOST_AFTER_SEND = (
@@ -283,6 +294,13 @@ class ProviderHttp:
             request = self._build(method, url, params, json, content, send_headers)
             if self._before_send is not None:
                 await self._before_send()
+            send_by = SEND_BY.get()
+            if send_by is not None and elapsed_s() >= send_by:
+                # Every earlier try of this call was answered "not applied" (a 429, a 401, a
+                # refused connection) or it would not be retried: nothing took effect.
+                raise ProviderUnavailable(
+                    self.provider, "the time allowed for sending ran out before this try left"
+                )
             started = time.perf_counter()
             trace = _Trace()
             request.extensions["trace"] = trace

@@ -58,7 +58,7 @@ SPEC = ProviderSpec(
     required=("client_id", "client_secret"),
     supports_item_cancel=True,
     identifier=_ORDER_ID.pattern,
-    identifier_hint="OrderMesh order ids are 24 hexadecimal characters",
+    identifier_hint="its order ids are 24 hexadecimal characters",
     sandbox="tui.sandbox.providers.ordermesh",
 )
 

@@ -57,6 +57,12 @@ SPEC = ProviderSpec(
     secrets=("client_secret",),
     required=("token_url", "client_id", "client_secret"),
     cancel_is_async=True,
+    # The vendor's documents: the status look-up lists sub-orders with no
+    # warehouse_order_id; the cancel answer lists warehouse orders by warehouse_order_id.
+    # They do not say how the two correspond, so neither do we.
+    lines_note="sub-orders by position: Pattern's look-up gives no warehouse order ids",
+    answer_note="warehouse order ids, from Pattern's cancel answer (its look-up lists "
+    "sub-orders without ids, so they are not paired)",
     sandbox="tui.sandbox.providers.pattern",
 )
 
@@ -126,6 +132,7 @@ class PatternProvider(BearerTokenProvider):
             cancellable=cancellable,
             not_cancellable_reason=None if cancellable else "no warehouse order can be cancelled",
             cancelled=cancelled,
+            line_ids_positional=True,
         )
 
     # -- cancel ----------------------------------------------------------------------------

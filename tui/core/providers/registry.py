@@ -119,6 +119,10 @@ class ProviderSpec:
     """A regular expression every identifier it can resolve matches (None: any)."""
     identifier_hint: str = ""
     """The identifiers it resolves, in words (why others are skipped)."""
+    lines_note: str = ""
+    """How its look-up names an order's lines, where that needs saying (shown with them)."""
+    answer_note: str = ""
+    """How its cancel answer names the lines, where that differs from the look-up."""
     max_in_flight: Callable[[Any, int], int] | None = None
     """Given its section and a batch's concurrency, how many of its cancels may be in flight
     at once (a provider that paces itself); None: the whole concurrency."""

@@ -40,9 +40,25 @@ EDITABLE_LINES = 10_000
 text area of 100,000 lines costs ~0.15 s a keystroke)."""
 
 PREVIEW_COLUMNS = ["line", "provider", "order", "will", "items"]
-PREVIEW_WIDTHS = [5, 10, 24, 60, 40]
+PREVIEW_WIDTHS = [5, 11, 24, 60, 40]
 RESULT_COLUMNS = ["line", "provider", "order", "outcome", "conf.", "HTTP", "detail"]
-RESULT_WIDTHS = [5, 10, 24, 9, 4, 4, 80]
+RESULT_WIDTHS = [5, 11, 24, 9, 4, 4, 80]
+"""The widest each column needs; :func:`fit_widths` narrows the last to the screen."""
+
+
+def fit_widths(
+    widths: list[int], available: int, *, flexible: int = 1, least: int = 12
+) -> list[int]:
+    """``widths`` with the last ``flexible`` columns narrowed in proportion so the table fits
+    ``available`` cells (each column has a cell of padding each side, plus the scrollbar);
+    the row detail line under the table shows a narrowed cell whole."""
+    fixed = sum(widths[:-flexible]) + 2 * len(widths) + 1
+    wanted = widths[-flexible:]
+    room = max(least * flexible, available - fixed)
+    if sum(wanted) <= room:
+        return list(widths)
+    scaled = [max(least, room * w // sum(wanted)) for w in wanted]
+    return [*widths[:-flexible], *scaled]
 WORD_TONE = {status.words: status.tone for status in RowStatus}
 
 
@@ -83,11 +99,16 @@ class BatchScreenBase(Screen[None]):
         value = self.query_one("#provider", Select).value
         return value if isinstance(value, str) else None
 
-    def show_phase(self, phase: Phase) -> None:
+    def show_phase(self, phase: Phase, *, focus: bool = True) -> None:
         self.phase = phase
         self.query_one(ContentSwitcher).current = phase
+        self._show_row_detail(None)
+        self.query_one("#row-detail", Static).display = phase != "form"
         if phase == "form":
-            self.source.focus()
+            if focus:
+                self.source.focus()
+            else:
+                self.set_focus(None)
         elif phase == "preview" and self._preview_table is not None:
             self._preview_table.focus()
         elif phase == "run" and self._results is not None:
@@ -99,9 +120,14 @@ class BatchScreenBase(Screen[None]):
             text if isinstance(text, Text) else Text(text)
         )
 
+    def _show_row_detail(self, text: Text | None) -> None:
+        """The highlighted row's full detail, below the table (its column is narrow)."""
+        self.query_one("#row-detail", Static).update(text or "")
+
     def _refresh_keys(self) -> None:
         state = tuple(
-            self.check_action(a, ()) for a in ("preview", "preset", "run", "stop", "export")
+            self.check_action(a, ())
+            for a in ("edit", "preview", "preset", "run", "stop", "export")
         )
         if state != self._key_state:
             self._key_state = state

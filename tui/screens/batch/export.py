@@ -11,6 +11,7 @@ from textual import on, work
 
 from tui import messages as msg
 from tui.core.text import clean
+from tui.core.vocabulary import plural
 from tui.screens.batch.export_dialog import ExportScreen, export_rows, write_export
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class BatchExporting(BatchScreenBase):
             )
         else:
             self.notify(
-                f"{message.rows:,} row(s) → {clean(message.path)}",
+                f"{plural(message.rows, 'row')} → {clean(message.path)}",
                 title="results exported",
                 markup=False,
             )

@@ -13,11 +13,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from tui.core.batch import BatchPlan, BatchSummary
 from tui.core.text import csv_safe
+from tui.screens.modal import HelpfulModal
 
 EXPORT_COLUMNS = (
     "line_no",
@@ -88,9 +88,10 @@ def write_export(path: Path, rows: list[list[str]], *, make_parent: bool) -> Non
         writer.writerows(rows)
 
 
-class ExportScreen(ModalScreen["Path | None"]):
+class ExportScreen(HelpfulModal["Path | None"]):
     """Where to write the CSV: the data folder's ``exports/``, or a typed path."""
 
+    HELP_TITLE = "export"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape",
@@ -121,6 +122,7 @@ class ExportScreen(ModalScreen["Path | None"]):
             yield Static(
                 Text("enter writes (never over an existing file) · esc back"), id="export-help"
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rich.text import Text
+
 from tui.core.batch import (
     Action,
     BatchPlan,
@@ -23,6 +25,7 @@ from tui.core.batch import (
 )
 from tui.core.batch.report import PreRunSummary, summarize
 from tui.core.domain import Outcome
+from tui.core.providers import registry
 from tui.core.text import clean
 
 if TYPE_CHECKING:
@@ -108,7 +111,7 @@ def build_preview(
                 row.line_no,
                 [
                     str(row.line_no),
-                    request.provider,
+                    registry.label(request.provider),
                     clean(request.order_id, max_chars=40),
                     will_text(action, earlier),
                     clean(format_items(request.items), max_chars=60) or "whole order",
@@ -154,18 +157,35 @@ class BatchRun:
         return (self.ended if self.ended is not None else time.monotonic()) - self.started
 
 
+def _detail(result: BatchResult) -> str:
+    outcome = result.outcome
+    said = (outcome.message, *outcome.warnings[-1:]) if outcome is not None else ()
+    return "; ".join(dict.fromkeys(x for x in (result.note, *said) if x))
+
+
+def result_detail(result: BatchResult) -> Text:
+    """One result in full, for the line under the table (its detail column is narrow)."""
+    request = result.row.request
+    return Text.assemble(
+        (f"line {result.line_no}", "bold"),
+        f" · {registry.label(request.provider)} ",
+        (clean(request.order_id, max_chars=64), "bold"),
+        f" · {result.status.label}: ",
+        clean(_detail(result), max_chars=400) or "—",
+    )
+
+
 def result_cells(result: BatchResult) -> list[str]:
     outcome = result.outcome
     confirmed = ""
     if outcome is not None and outcome.outcome in (Outcome.COMPLETE, Outcome.PARTIAL):
         confirmed = "yes" if outcome.confirmed else "no"
-    said = (outcome.message, *outcome.warnings[-1:]) if outcome is not None else ()
-    detail = "; ".join(dict.fromkeys(x for x in (result.note, *said) if x))
+    detail = _detail(result)
     request = result.row.request
     http = outcome.http_status if outcome is not None else None
     return [
         str(result.line_no),
-        request.provider,
+        registry.label(request.provider),
         clean(request.order_id, max_chars=40),
         result.status.words,
         confirmed,

@@ -37,7 +37,12 @@ from tui.widgets.text import t
 
 if TYPE_CHECKING:
     from tui.core.service import StoplineService
-from tui.screens.batch.base import PREVIEW_COLUMNS, PREVIEW_WIDTHS, BatchScreenBase
+from tui.screens.batch.base import (
+    PREVIEW_COLUMNS,
+    PREVIEW_WIDTHS,
+    BatchScreenBase,
+    fit_widths,
+)
 
 log = logging.getLogger("stopline.console")
 
@@ -116,12 +121,29 @@ class BatchPreviewing(BatchScreenBase):
         self._preview_table = RowTable(
             PREVIEW_COLUMNS,
             ListRows(preview.cells),
-            widths=PREVIEW_WIDTHS,
+            widths=fit_widths(PREVIEW_WIDTHS, self.size.width, flexible=2),
             tone_columns={3: will_tone},
             classes="preview-table",
         )
         self.query_one("#preview", Vertical).mount(self._preview_table)
         self.show_phase("preview")
+
+    @on(RowTable.RowHighlighted, ".preview-table")
+    def _preview_highlighted(self, event: RowTable.RowHighlighted) -> None:
+        preview = self.preview
+        row = event.cursor_row
+        if preview is None or not 0 <= row < len(preview.cells):
+            return
+        line, provider, order, will, items = preview.cells[row]
+        self._show_row_detail(
+            Text.assemble(
+                (f"line {line}", "bold"),
+                f" · {provider} " if provider else " · ",
+                (order, "bold"),
+                f" · {will}",
+                f" · {items}" if items else "",
+            )
+        )
 
     def preview_summary(self, preview: BatchPreview) -> Text:
         return preview_text(preview.summary, tones(self.app.current_theme))

@@ -29,6 +29,7 @@ from tui.screens.batch.model import (
     BatchPreview,
     BatchRun,
     result_cells,
+    result_detail,
 )
 from tui.screens.batch.texts import (
     question_detail,
@@ -47,6 +48,7 @@ from tui.screens.batch.base import (
     RESULT_WIDTHS,
     WORD_TONE,
     BatchScreenBase,
+    fit_widths,
 )
 
 log = logging.getLogger("stopline.console")
@@ -93,7 +95,7 @@ class BatchRunning(BatchScreenBase):
         self._results = RowTable(
             RESULT_COLUMNS,
             ListRows(),
-            widths=RESULT_WIDTHS,
+            widths=fit_widths(RESULT_WIDTHS, self.size.width),
             tone_columns={3: WORD_TONE.get},
             classes="results",
         )
@@ -101,7 +103,24 @@ class BatchRunning(BatchScreenBase):
         self.query_one("#progress", ProgressBar).update(total=run.summary.total, progress=0)
         self._draw_run()
         self.show_phase("run")
+        self.stopline.hold_work("batch", lambda: self._running_words(run))
         self.run_batch(run)
+
+    def _running_words(self, run: BatchRun) -> str:
+        summary = run.summary
+        return (
+            f"a batch is running ({summary.done:,} of {summary.total:,} done): quitting stops "
+            "it; nothing new is sent, and the cancels in flight stay unknown in the journal "
+            "until the batch is run again"
+        )
+
+    @on(RowTable.RowHighlighted, ".results")
+    def _result_highlighted(self, event: RowTable.RowHighlighted) -> None:
+        run = self.batch_run
+        row = event.cursor_row
+        if run is None or not 0 <= row < len(run.summary.results):
+            return
+        self._show_row_detail(result_detail(run.summary.results[row]))
 
     @work(exclusive=True, group="batch-run", exit_on_error=False)
     async def run_batch(self, run: BatchRun) -> None:
@@ -152,6 +171,7 @@ class BatchRunning(BatchScreenBase):
         run.ended = time.monotonic()
         run.stopped = message.stopped
         run.error = message.error
+        self.stopline.release_work("batch")
         self._flush(run)
         summary = run.summary
         counts = ", ".join(

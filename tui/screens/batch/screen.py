@@ -21,13 +21,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     ContentSwitcher,
     Footer,
-    Input,
     Label,
     ProgressBar,
     Select,
@@ -38,6 +38,7 @@ from textual.widgets import (
 from tui.core.batch import (
     DEFAULT_CONCURRENCY,
 )
+from tui.widgets.fields import FieldLeft, TextAreaField, TextField
 from tui.widgets.reason import ReasonField
 from tui.widgets.topbar import TopBar
 
@@ -66,9 +67,17 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
             tooltip="Parse and check the rows, and see what the journal already shows",
         ),
         Binding(
+            "enter",
+            "edit",
+            "Edit rows",
+            id="stopline.batch.edit",
+            tooltip="Back into the rows' text (esc leaves it again)",
+        ),
+        Binding(
             "down",
             "preset(1)",
             "Next reason",
+            show=False,
             id="stopline.batch.next_reason",
             tooltip="Next preset reason",
         ),
@@ -76,6 +85,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
             "up",
             "preset(-1)",
             "Prev reason",
+            show=False,
             id="stopline.batch.prev_reason",
             tooltip="Previous preset reason",
         ),
@@ -107,21 +117,30 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
     BatchScreen ContentSwitcher { height: 1fr; }
     BatchScreen #form, BatchScreen #preview, BatchScreen #run { height: 1fr; }
     BatchScreen .field-label { color: $text-muted; }
-    BatchScreen #source-label { margin: 1 0 0 1; }
-    BatchScreen #source { height: 1fr; min-height: 4; }
-    BatchScreen .row { height: 1; margin: 1 0 0 0; }
+    BatchScreen #source-label { margin: 0 0 0 1; }
+    BatchScreen.-tall #source-label { margin: 1 0 0 1; }
+    BatchScreen #source { height: 1fr; min-height: 5; }
+    BatchScreen .row { height: 1; }
+    BatchScreen.-tall .row { margin: 1 0 0 0; }
     BatchScreen .row > Label { width: auto; padding: 0 1; color: $text-muted; }
     BatchScreen #path { width: 1fr; }
     BatchScreen #provider { width: 1fr; }
     BatchScreen #concurrency { width: 6; }
-    BatchScreen #reason-label { margin: 1 0 0 1; }
-    BatchScreen ReasonField { padding: 0 1; }
+    BatchScreen #reason-label { margin: 0 0 0 1; }
+    BatchScreen.-tall #reason-label { margin: 1 0 0 1; }
     BatchScreen #form-problem { color: $error; text-style: bold; padding: 0 1; height: auto; }
     BatchScreen #preview-summary { padding: 0 1; margin: 1 0; height: auto; max-height: 10; }
     BatchScreen #run-title { padding: 0 1; margin: 1 0 0 0; height: 2; }
     BatchScreen #progress { padding: 0 1; height: 1; }
     BatchScreen #counts { padding: 0 1; height: 2; margin: 0 0 1 0; }
+    BatchScreen #row-detail { padding: 0 1; height: 2; color: $text-muted; }
     """
+
+    HELP_TITLE = "batch"
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-short"),
+        (32, "-tall"),
+    ]
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -134,10 +153,10 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
                     id="source-label",
                     classes="field-label",
                 )
-                yield TextArea(id="source", soft_wrap=False, show_line_numbers=True)
+                yield TextAreaField(id="source", soft_wrap=False, show_line_numbers=True)
                 with Horizontal(classes="row"):
                     yield Label("File")
-                    yield Input(
+                    yield TextField(
                         placeholder="or a file path — enter reads it", id="path", compact=True
                     )
                 with Horizontal(classes="row"):
@@ -149,11 +168,12 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
                         compact=True,
                     )
                     yield Label("At once")
-                    yield Input(
+                    yield TextField(
                         str(DEFAULT_CONCURRENCY), id="concurrency", type="integer", compact=True
                     )
                 yield Label(
-                    "Reason — for rows without one: type, or ↑/↓ for a preset",
+                    "Reason for rows without one — a number takes a preset; letters start "
+                    "your own",
                     id="reason-label",
                     classes="field-label",
                 )
@@ -165,6 +185,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
                 yield Static(id="run-title")
                 yield ProgressBar(id="progress", show_eta=False)
                 yield Static(id="counts")
+        yield Static(id="row-detail")  # shown with the preview and the run
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,17 +194,23 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
             state=app.connection_state, demo=app.demo, read_only=app.read_only
         )
         self.query_one("#source", TextArea).focus()
+        self.query_one("#row-detail", Static).display = False
 
     # -- keys --------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         running = self.batch_run is not None and self.batch_run.running
+        if action == "edit":
+            return self.phase == "form" and self.focused is None
         if action == "preview":
             if self.phase != "form":
                 return False
             return None if self.previewing else True
         if action == "preset":
-            return self.phase == "form" and self.focused is self.reason_field.input
+            return self.phase == "form" and self.focused in (
+                self.reason_field.input,
+                self.reason_field.preset_list,
+            )
         if action == "run":
             if self.phase != "preview":
                 return False
@@ -202,10 +229,22 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
     def on_descendant_focus(self) -> None:
         self._refresh_keys()
 
+    def on_descendant_blur(self) -> None:
+        self._refresh_keys()
+
+    @on(FieldLeft)
+    def _field_left(self) -> None:
+        self.call_after_refresh(self._refresh_keys)
+
+    def action_edit(self) -> None:
+        self.source.focus()
+
     def action_back(self) -> None:
         running = self.batch_run is not None and self.batch_run.running
         if self.phase == "preview" or (self.phase == "run" and not running):
-            self.show_phase("form")
+            # Back to the form with no field focused: a key pressed next is a key, not a
+            # row (enter edits the rows again).
+            self.show_phase("form", focus=False)
         elif self.phase == "run":
             self.notify("The batch keeps running; b comes back to it.", timeout=3)
             self.dismiss()
@@ -215,6 +254,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
     def palette_commands(self) -> list[tuple[str, str, Any]]:
         """Commands the palette offers while this screen is open."""
         offered = [
+            ("edit", "Edit batch rows", "Back into the rows' text  (enter)"),
             ("preview", "Preview batch", "Check the rows and the journal  (ctrl+r)"),
             ("run", "Run batch", "Send the cancels, after a y/n question  (r)"),
             ("stop", "Stop batch", "Stop scheduling; in-flight ones stay unknown  (s)"),

@@ -80,7 +80,8 @@ def question_text(summary: PreRunSummary) -> Text:
 
 
 def question_detail(summary: PreRunSummary) -> Text:
-    text = t(summary.reason_words().capitalize(), max_chars=160)
+    words = summary.reason_words()
+    text = t(words[:1].upper() + words[1:], max_chars=160)  # not capitalize(): it lowers the rest
     text.append(f"\n{summary.sending_words()}")
     if summary.bad_rows:
         text.append(f"\n{summary.bad_rows_words()}.")
