@@ -7,8 +7,9 @@ Arrow-backed table copies every row into columns first; see bench/tables.py). Ce
 plain text, cut to their column and never read as markup; a column may take its colour
 from its value (an outcome word), through :func:`tui.themes.tones`.
 
-It looks like every other table in the console (Textual's own ``DataTable``): a cell of
-padding each side of every column, the header on the panel colour, the cursor row in the
+It looks as the console's long tables looked on ``textual-fastdatatable``: a cell of padding
+each side of every column, the rows on the surface colour (on a dark theme, on the pane's
+own background), the header on the panel colour, the cursor row in the
 block-cursor colours while focused and faint otherwise — two different theme colours, so in
 16 colours the header and the selected row still differ — and in reverse when there is no
 colour at all (``NO_COLOR``).
@@ -26,6 +27,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -99,7 +101,10 @@ class RowTable(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    RowTable { height: 1fr; scrollbar-size-horizontal: 1; background: $surface; }
+    RowTable {
+        height: 1fr; scrollbar-size-horizontal: 1; background: $surface; color: $text;
+    }
+    RowTable:dark { background: initial; }
     RowTable > .rowtable--header { text-style: bold; background: $panel; color: $foreground; }
     RowTable:ansi > .rowtable--header { background: ansi_default; text-style: bold underline; }
     RowTable > .rowtable--cursor {
@@ -221,9 +226,12 @@ class RowTable(ScrollView, can_focus=True):
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def _line_segments(self, cells: Sequence[str], cell_style: Style, toned: bool) -> list[Segment]:
+    def _line_segments(
+        self, cells: Sequence[str], cell_style: Style, toned: bool, over: Style | None = None
+    ) -> list[Segment]:
         """The columns' cells, each with its padding, in ``cell_style`` (the header's, the
-        cursor's, or the rows' own ``base``)."""
+        cursor's, or the rows' own); a toned column's cell in its value's tone, under
+        ``over`` (the cursor's colours win over a tone's, its dim or bold stays)."""
         segments: list[Segment] = []
         palette = tones(self.app.current_theme if self.is_attached else None) if toned else {}
         pad = " " * PAD
@@ -235,6 +243,8 @@ class RowTable(ScrollView, can_focus=True):
                 tone = tone_of(text)
                 if tone is not None:
                     style = cell_style + Style.parse(palette.get(tone, tone))
+                    if over is not None:
+                        style += over
             segments += [
                 Segment(pad, cell_style),
                 Segment(fit(text, width), style),
@@ -246,10 +256,10 @@ class RowTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         base = self.rich_style
-        if y == 0:  # the header spans the whole width, as a DataTable's does
+        if y == 0:
             header = base + self.get_component_rich_style("rowtable--header")
             line = Strip(self._line_segments(self.columns, header, toned=False))
-            return line.crop_extend(scroll_x, scroll_x + width, header)
+            return line.crop_extend(scroll_x, scroll_x + width, self._header_beyond(header))
         row = scroll_y + y - 1
         if row >= len(self.source):
             return Strip.blank(width, base)
@@ -258,12 +268,21 @@ class RowTable(ScrollView, can_focus=True):
         line = self._lines.get(key)
         if line is None:
             # The cursor covers the columns; what is left of the width keeps the rows' colour.
-            cells = base + self.get_component_rich_style("rowtable--cursor") if here else base
-            line = Strip(self._line_segments(self.source.cells(row), cells, toned=not here))
+            cursor = self.get_component_rich_style("rowtable--cursor") if here else None
+            cells = base + cursor if cursor is not None else base
+            line = Strip(self._line_segments(self.source.cells(row), cells, True, cursor))
             if len(self._lines) > 4_000:  # what is in view is all that matters
                 self._lines.clear()
             self._lines[key] = line
         return line.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _header_beyond(self, header: Style) -> Style:
+        """The header's colour, faded a quarter towards the background, for the width past
+        the last column (as a DataTable draws it)."""
+        if header.bgcolor is None:
+            return header
+        faded = Color.from_rich_color(header.bgcolor).blend(self.background_colors[1], 0.25)
+        return header + Style(bgcolor=faded.rich_color)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
