@@ -5,11 +5,13 @@ the filter's text only when a filter is typed."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from tui import messages as msg
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
 from tui.core.journal import Holder, SqliteStore
 from tui.screens import history as history_screen
@@ -96,3 +98,60 @@ async def test_the_newest_page_first_then_the_rest_and_cells_only_for_what_is_se
         await pilot.pause()
         assert len(stacks) == ATTEMPTS  # made once, for the filter
         assert [history.attempts[i].order_id for i in history.shown_rows] == ["MO-00007"]
+
+
+async def test_the_floor_s_news_while_pages_are_still_read(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts written on the floor while the history still reads its pages: a new one goes
+    on top at once; a change to one whose page is not read yet waits for that page (not on
+    top, not twice) and shows in its newer version; rows drawn before keep their cells."""
+    seed(journal_store, 300)
+    app = make_journal_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        service = app.service
+        assert service is not None
+        real_attempts = service.attempts
+        held = asyncio.Event()
+
+        async def paged(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("after") is not None:
+                await held.wait()  # the second page waits until the news is in
+            return await real_attempts(*args, **kwargs)
+
+        monkeypatch.setattr(service, "attempts", paged)
+        lookup_screen(app).results.focus()
+        await pilot.press("h")
+        for _ in range(50):
+            await pilot.pause()
+            if isinstance(app.screen, HistoryScreen) and app.screen.loaded:
+                break
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        assert len(history.attempts) == FIRST_PAGE and not history.complete
+        top = history.attempts[0]
+        assert history.table is not None and history.table.get_row_at(0)[2] == top.order_id
+
+        deep = journal_store.get(5)  # on a page not read yet
+        assert deep is not None and deep.id < history.attempts[-1].id
+        changed = deep.model_copy(update={"version": deep.version + 1, "message": "re-checked"})
+        holder = Holder(operator="ops-ben", host="floor", pid=2, pid_started=1.0)
+        request = CancelRequest(provider="pattern", order_id="MO-NEW", reason="stock-out")
+        lease = datetime.now(UTC) + timedelta(minutes=1)
+        claim = journal_store.claim(request, holder, lease_until=lease, take_over=lambda _: False)
+        assert claim.attempt_id is not None
+        new = journal_store.get(claim.attempt_id)
+        assert new is not None
+        history.post_message(msg.AttemptsWritten([changed, new]))
+        await pilot.pause()
+        assert [a.id for a in history.attempts[:2]] == [new.id, top.id]  # new on top
+        assert history.table.get_row_at(0)[2] == "MO-NEW"
+        assert history.table.get_row_at(1)[2] == top.order_id  # drawn cells moved down
+        assert deep.id not in {a.id for a in history.attempts}  # waits for its page
+
+        held.set()
+        await settle(pilot)
+        assert history.complete and len(history.attempts) == 301
+        ids = [a.id for a in history.attempts]
+        assert len(set(ids)) == len(ids) and ids.count(deep.id) == 1
+        assert next(a for a in history.attempts if a.id == deep.id).message == "re-checked"
