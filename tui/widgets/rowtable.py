@@ -105,7 +105,9 @@ class RowTable(ScrollView, can_focus=True):
         height: 1fr; scrollbar-size-horizontal: 1; background: $surface; color: $text;
     }
     RowTable:dark { background: initial; }
+    RowTable:focus { background-tint: $foreground 5%; }
     RowTable > .rowtable--header { text-style: bold; background: $panel; color: $foreground; }
+    RowTable:focus > .rowtable--header { background-tint: $foreground 5%; }
     RowTable:ansi > .rowtable--header { background: ansi_default; text-style: bold underline; }
     RowTable > .rowtable--cursor {
         background: $block-cursor-blurred-background; color: $block-cursor-blurred-foreground;

@@ -41,7 +41,7 @@ text area of 100,000 lines costs ~0.15 s a keystroke)."""
 
 PREVIEW_COLUMNS = ["line", "provider", "order", "will", "items"]
 PREVIEW_WIDTHS = [5, 11, 24, 60, 40]
-RESULT_COLUMNS = ["line", "provider", "order", "outcome", "conf.", "HTTP", "detail"]
+RESULT_COLUMNS = ["line", "provider", "order", "outcome", "conf", "HTTP", "detail"]
 RESULT_WIDTHS = [5, 11, 24, 9, 4, 4, 80]
 """The widest each column needs; :func:`fit_widths` narrows the last to the screen."""
 
