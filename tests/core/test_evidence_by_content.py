@@ -6,11 +6,14 @@ nothing, and one whose sub-orders differ cannot be read.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tui.core.domain import CancelRequest, ItemSelection, Line, Order, Outcome
 from tui.core.evidence import Change, compare
 from tui.core.journal import SqliteJournal
+from tui.core.journal.model import utcnow
 from tui.core.service import StoplineService
 
 from .fakes import make_settings
@@ -146,9 +149,11 @@ def test_sub_orders_that_moved_on_are_found_by_what_they_hold() -> None:
 
 
 async def test_an_initiated_cancel_whose_sub_orders_went_to_error_is_not_held(tmp_path):
-    """Pattern initiates the cancel, then both sub-orders go to ``error``: the follower
-    settles it as not applied (nothing is reported cancelled), and a later cancel of the
-    order is not refused as "awaiting confirmation" of a cancel that can no longer happen."""
+    """Pattern initiates the cancel, then both sub-orders go to ``error``. Within the
+    attempt's window a sub-order may still come back, so the cancel stays initiated and the
+    order held; once the window is over, the next cancel settles it as not applied (nothing
+    is reported cancelled) and is sent — not refused forever as "awaiting confirmation" of
+    a cancel that can no longer happen."""
     initiated = httpx.Response(
         200,
         json={
@@ -163,7 +168,11 @@ async def test_an_initiated_cancel_whose_sub_orders_went_to_error_is_not_held(tm
         },
     )
     lookups = [status((B, "SKU-A"), (B, "SKU-B")), status((E, "SKU-B"), (E, "SKU-A"))]
-    settings = make_settings(confirm_poll_s=0.01, confirm_timeout_s=0.3)
+    settings = make_settings(
+        confirm_poll_s=0.01,
+        confirm_timeout_s=0.3,
+        pattern={"timeout_s": 0.2, "settle_s": 0.5},
+    )
     journal = SqliteJournal.open(tmp_path / "j.sqlite3")
     service = StoplineService.from_settings(
         settings, journal=journal, transports={"pattern": pattern_api(initiated, lookups)}
@@ -171,10 +180,15 @@ async def test_an_initiated_cancel_whose_sub_orders_went_to_error_is_not_held(tm
     async with service:
         done = await service.cancel(WHOLE, confirm=True)
         assert done.outcome is not None
-        assert done.outcome.outcome is Outcome.ERROR and done.outcome.cancelled == []
-        assert done.outcome.message.startswith("not applied")
+        assert done.outcome.outcome is Outcome.COMPLETE and not done.outcome.confirmed
+        held = await service.cancel(WHOLE, confirm=True)  # within the window
+        assert getattr(held, "why", None) == "awaiting_confirmation", held
         (row,) = await journal.attempts(limit=None)
-        assert row.outcome is Outcome.ERROR
+        await asyncio.sleep(max(0.0, (row.lease_until - utcnow()).total_seconds()) + 0.1)
         again = await service.cancel(WHOLE, confirm=True)
-    assert again.outcome is not None, again  # sent (not held as awaiting confirmation)
-    assert again.outcome.attempt_id == 2 and again.outcome.cancelled == []
+        first, claim = await journal.get(1), await journal.get(2)
+    assert first is not None and first.outcome is Outcome.ERROR and not first.confirmed
+    assert first.message.startswith("not applied") and first.cancelled == []
+    assert claim is not None and claim.state.value == "withdrawn"  # the held one sent nothing
+    assert again.outcome is not None, again  # sent, not held as awaiting confirmation
+    assert again.outcome.attempt_id == 3

@@ -340,8 +340,9 @@ def test_an_initiated_cancel_is_confirmed_by_matching_not_by_counting() -> None:
 
 def test_an_initiated_cancel_whose_lines_moved_on_is_settled_not_applied() -> None:
     """Pattern said "initiated", then every sub-order asked for went to error: nothing was
-    cancelled and nothing more can be. Settled as not applied, so the order is no longer
-    held as awaiting confirmation — and never reported cancelled."""
+    cancelled. Within the window a sub-order may still come back (processing → backordered),
+    so the cancel stays initiated; after it, it is settled as not applied — no longer held
+    as awaiting confirmation, and never reported cancelled."""
     initiated = CancelOutcome(
         provider="pattern",
         order_id="MO-1",
@@ -354,26 +355,56 @@ def test_an_initiated_cancel_whose_lines_moved_on_is_settled_not_applied() -> No
         words="no longer cancellable: sub-order 1 is error",
         final=True,
     )
-    settled = settle_outcome(initiated, moved, window_over=False)
+    waiting = settle_outcome(initiated, moved, window_over=False, window_end=END)
+    assert (waiting.outcome, waiting.confirmed) == (Outcome.COMPLETE, False)
+    assert next_step(waiting) is NextStep.RECHECK
+    assert waiting.warnings[-1].startswith("re-check: nothing cancelled so far")
+    settled = settle_outcome(initiated, moved, window_over=True)
     assert (settled.outcome, settled.confirmed) == (Outcome.ERROR, False)
     assert settled.cancelled == [] and settled.message.startswith("not applied")
     assert [n.id for n in settled.not_cancelled] == ["sub-order 1"]
     assert next_step(settled) is NextStep.RETRY
-    # Some cancelled and the rest moved on: partial, confirmed — over, never awaited again.
+    # An unknown whose lines moved on: the same — held inside its window, then not applied.
+    unknown = unknown_outcome()
+    assert settle_outcome(unknown, moved, window_over=False).outcome is Outcome.UNKNOWN
+    assert settle_outcome(unknown, moved, window_over=True).outcome is Outcome.ERROR
+
+
+def test_an_initiated_cancel_partly_applied_and_the_rest_moved_on_is_never_complete() -> None:
+    """One sub-order cancelled, the other shipped — even when Pattern's answer listed one
+    warehouse order (it does not say how they map to sub-orders): never ``complete``;
+    ``partial``, confirmed, once the window is over."""
+    initiated = CancelOutcome(
+        provider="pattern",
+        order_id="MO-1",
+        outcome=Outcome.COMPLETE,
+        cancelled=[CancelledLine(id="42")],
+    )
     partly = Evidence(
         Change.PARTLY,
         [CancelledLine(id="sub-order 2")],
         "cancelled now: sub-order 2",
-        moved_on=[NotCancelledLine(id="sub-order 1", status="error")],
+        moved_on=[NotCancelledLine(id="sub-order 1", status="shipped")],
         final=True,
     )
-    two = initiated.model_copy(
-        update={"cancelled": [CancelledLine(id="42"), CancelledLine(id="43")]}
-    )
-    over = settle_outcome(two, partly, window_over=False)
+    waiting = settle_outcome(initiated, partly, window_over=False)
+    assert (waiting.outcome, waiting.confirmed) == (Outcome.COMPLETE, False)
+    over = settle_outcome(initiated, partly, window_over=True)
     assert (over.outcome, over.confirmed) == (Outcome.PARTIAL, True)
     assert [c.id for c in over.cancelled] == ["sub-order 2"]
+    assert [n.id for n in over.not_cancelled] == ["sub-order 1"]
     assert next_step(over) is NextStep.NONE
+
+
+def test_a_line_asked_for_that_left_the_order_makes_it_unreadable() -> None:
+    """Re-keyed or split lines: nothing to compare with — never "unchanged", so an unknown
+    attempt is never closed as not applied (and sent again) on it."""
+    before = order(line("X"), line("S", status="shipped"))
+    now = order(line("X2", status="cancelled"), line("S", status="shipped"))
+    evidence = compare(before, now, whole())
+    assert evidence.change is Change.UNREADABLE and "X" in evidence.words
+    settled = settle_outcome(unknown_outcome(), evidence, window_over=True)
+    assert settled.outcome is Outcome.UNKNOWN
 
 
 def test_next_step_and_follow_up() -> None:

@@ -5,8 +5,9 @@ Only a change is evidence. A line that was already cancelled before the attempt 
 nothing (Pattern's sub-orders cancelled by an earlier attempt are not this one's work), and
 an order that is still "open" after an item-quantity cancel may well have had it applied:
 only the quantities tell. A line asked for that has *moved on* — no longer cancellable, and
-not cancelled (picked, shipped, in error) — is evidence too: the cancel did not, and now
-cannot, apply to it.
+not cancelled (picked, shipped, in error) — is evidence too: the cancel did not apply to it
+(and once the attempt's window is over, will not). A line asked for that is no longer on
+the order at all (re-keyed, split) makes the order unreadable, never "unchanged".
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ class Evidence:
     moved_on: list[NotCancelledLine] = field(default_factory=list)
     """Lines asked for that are no longer cancellable and were not cancelled."""
     final: bool = False
-    """Every line asked for is accounted for — cancelled, or moved on — so nothing more of
-    this cancel can still apply (an initiated cancel reads as settled, not as waiting)."""
+    """Every line asked for is accounted for — cancelled, or moved on — so once the attempt's
+    window is over nothing more of this cancel can apply (an initiated cancel then reads as
+    settled, not as waiting)."""
 
 
 def _moved_on(was: Line, is_: Line) -> bool:
@@ -102,8 +104,12 @@ def compare(before: Order | None, now: Order, request: CancelRequest) -> Evidenc
     done: list[CancelledLine] = []
     moved: list[NotCancelledLine] = []
     fully = 0
+    missing: list[str] = []
     for line_id, asked in wanted.items():
         was, is_ = earlier.get(line_id), current.get(line_id)
+        if was is not None and is_ is None and not _is_cancelled(was):
+            missing.append(line_id)  # re-keyed, split or removed: nothing to compare with
+            continue
         if was is None or is_ is None or _is_cancelled(was):
             continue
         if _is_cancelled(is_) and not _is_cancelled(was):
@@ -126,6 +132,14 @@ def compare(before: Order | None, now: Order, request: CancelRequest) -> Evidenc
                     id=line_id, status=is_.status, reason=is_.not_cancellable_reason or ""
                 )
             )
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        shown = ", ".join(missing[:5]) + more
+        return Evidence(
+            Change.UNREADABLE,
+            done,
+            f"{shown} no longer on the order as the look-up shows it; compare the order by hand",
+        )
     return _reading(len(wanted), fully, done, moved, before, now)
 
 

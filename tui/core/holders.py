@@ -29,6 +29,11 @@ A claim is committed on the journal's side before its task resumes and joins
 as the dead claim of a process that stopped. Read before :data:`ACTIVE` (a claim leaves
 this count only once it is in ``ACTIVE``), from any thread."""
 
+KEPT: set[tuple[str, int]] = set()
+"""(journal, attempt id) of the attempts of this process whose end (the provider's answer,
+or a stop) the journal refused and the process keeps writing again: a ``sent`` row it
+still means to finish, so it holds its order here as one in flight does."""
+
 
 @cache
 def host_name() -> str:
@@ -73,13 +78,13 @@ def process_alive(holder: Holder) -> bool:
 def claiming_here(journal: str, attempt: Attempt, *, others_than: int = 0) -> bool:
     """Whether this process is taking a claim on ``attempt``'s order right now, or is sending
     ``attempt`` — beyond ``others_than`` claims (a claim asking about the row it meets counts
-    itself out)."""
+    itself out), or still means to write what happened to it (:data:`KEPT`)."""
     if (
         attempt.state is AttemptState.CLAIMED
         and CLAIMING[(journal, attempt.provider, attempt.order_id)] > others_than
     ):
         return True
-    return (journal, attempt.id) in ACTIVE
+    return (journal, attempt.id) in ACTIVE or (journal, attempt.id) in KEPT
 
 
 def in_flight(

@@ -268,6 +268,12 @@ class CancelLifecycle:
     async def _open_attempt_first(self, current: _Round, held_by: Attempt) -> NotSent | None:
         """An open attempt holds the order: stop, or reconcile it (None: claim again)."""
         request = current.request
+        if held_by.id in self.recorder.unrecorded:
+            # Its answer came to this process and waits for the journal (which has just
+            # taken this claim's write): written now, it decides on the next round.
+            await self.recorder.flush()
+            if held_by.id not in self.recorder.unrecorded:
+                return None
         if self.in_flight(held_by):
             return NotSent(
                 request,

@@ -5,7 +5,10 @@ A process that lives on (the console, for hours) must never leave one of its att
 reads as *being cancelled right now*, and holds its order for every other process. So:
 
 * an answer the journal refuses to take (a lock held past the busy timeout, a dropped
-  connection) is kept and written again in the background until the journal takes it;
+  connection) is kept and written again in the background until the journal takes it —
+  meanwhile the attempt holds its order in this process as one in flight does, and once
+  taken, an answer that it cancelled overrules a reconciliation made meanwhile elsewhere
+  as the answer itself would have;
 * a cancel stopped after the request left (ctrl-c, the console's ``s``) is finished with
   what is known — the provider's answer if it came, else ``unknown`` with its lease cut to
   the provider's settle time from now, since this process sends nothing more for it;
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tui.core.domain import CancelOutcome, CancelRequest, Outcome
+from tui.core.holders import KEPT
 from tui.core.journal.model import AttemptState, JournalError, UnknownAttempt
 from tui.core.journal.rows import OVERRULED_WARNING
 
@@ -176,8 +180,10 @@ class OutcomeRecorder:
             return
         assert end.outcome is not None
         known = end.outcome.outcome is not Outcome.UNKNOWN
+        # A settled row takes only the provider's own answer (the journal then decides
+        # whether it overrules a "not applied", as it would have when it first came).
         if row.state is AttemptState.SENT or (
-            row.state is AttemptState.FINISHED and row.open and known
+            row.state is AttemptState.FINISHED and known and (row.open or end.answered)
         ):
             await self.journal.finish(
                 attempt_id,
@@ -228,6 +234,8 @@ class OutcomeRecorder:
 
     def _later(self, attempt_id: int, end: _Unrecorded) -> None:
         self._unrecorded[attempt_id] = end
+        if end.outcome is not None:
+            KEPT.add((self.journal.where, attempt_id))
         if self._retrying is None or self._retrying.done():
             self._retrying = asyncio.get_running_loop().create_task(
                 self._keep_writing(), name="stopline-journal-retry"
@@ -253,6 +261,7 @@ class OutcomeRecorder:
             except Exception:
                 log.exception("journal: giving up on recording attempt %s", attempt_id)
             self._unrecorded.pop(attempt_id, None)
+            KEPT.discard((self.journal.where, attempt_id))
 
     async def aclose(self) -> None:
         """Stop writing in the background; one last try for what is still unrecorded (what
@@ -264,4 +273,5 @@ class OutcomeRecorder:
         if self._unrecorded:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.flush(), 5.0)
-
+        for attempt_id in self._unrecorded:  # left to be reconciled like a killed process's
+            KEPT.discard((self.journal.where, attempt_id))

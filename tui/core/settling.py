@@ -64,7 +64,7 @@ def settle_outcome(
                 "the look-up shows the cancellation in progress",
             )
         if evidence.change is Change.MOVED_ON:
-            return _not_applied(outcome, evidence)
+            return _moved_on(outcome, evidence, window_over=window_over, window_end=window_end)
         if evidence.change is Change.UNTOUCHED and window_over:
             return outcome.model_copy(
                 update={
@@ -86,13 +86,13 @@ def settle_outcome(
             )
         return with_recheck_note(outcome, evidence.words)
     # Initiated (asynchronous) and not yet confirmed: confirmed by matching, not counting.
-    if evidence.change is Change.APPLIED or (
-        evidence.change is Change.PARTLY
-        and len(evidence.cancelled) >= max(1, len(outcome.cancelled))
-    ):
+    if evidence.change is Change.APPLIED:
         return outcome.model_copy(update={"confirmed": True})
     if evidence.change is Change.PARTLY and evidence.final:
-        # Fewer than initiated were cancelled and the rest moved on: it is over, partly.
+        # Some cancelled, the rest moved on: over, partly — once no line that moved on can
+        # come back within the window (a "processing" sub-order may return to the queue).
+        if not window_over:
+            return with_recheck_note(outcome, f"partly applied so far ({evidence.words})")
         return outcome.model_copy(
             update={
                 "outcome": Outcome.PARTIAL,
@@ -105,14 +105,35 @@ def settle_outcome(
                 ],
             }
         )
+    if evidence.change is Change.PARTLY and len(evidence.cancelled) >= max(
+        1, len(outcome.cancelled)
+    ):
+        return outcome.model_copy(update={"confirmed": True})
     if evidence.change is Change.MOVED_ON:
-        return _not_applied(outcome, evidence)
+        return _moved_on(outcome, evidence, window_over=window_over, window_end=window_end)
     return with_recheck_note(outcome, f"not confirmed yet ({evidence.words})")
 
 
+def _moved_on(
+    outcome: CancelOutcome,
+    evidence: Evidence,
+    *,
+    window_over: bool,
+    window_end: datetime | None,
+) -> CancelOutcome:
+    """Nothing asked for was cancelled and every line of it moved on: not applied once the
+    attempt's window is over (whatever the provider's "initiated" said), since a line may
+    move back within it; until then the outcome stands, with a note."""
+    if window_over:
+        return _not_applied(outcome, evidence)
+    until = f" until {clock_text(window_end)}" if window_end is not None else ""
+    return with_recheck_note(
+        outcome, f"nothing cancelled so far, and {evidence.words}; it may still apply{until}"
+    )
+
+
 def _not_applied(outcome: CancelOutcome, evidence: Evidence) -> CancelOutcome:
-    """Nothing asked for was cancelled and none of it can be any more: not applied, whatever
-    the window or the provider's "initiated" said."""
+    """Nothing asked for was cancelled and none of it can be any more: not applied."""
     return outcome.model_copy(
         update={
             "outcome": Outcome.ERROR,
