@@ -166,6 +166,47 @@ def test_kill_9_after_the_provider_applied_it_settles_without_a_second_request(
     assert row["outcome"] == "complete" and row["confirmed"] is True and row["open"] is False
 
 
+def test_an_earlier_attempt_for_other_items_is_never_this_cancels_answer(
+    floor: Floor, sandbox: SandboxServer
+) -> None:
+    """A's cancel of one unit of item 1 applied, its answer lost (killed). B then asks for
+    item 2: B reconciles A's attempt (applied — for item 1) and must still cancel item 2,
+    never report A's "complete" as its own. A whole-order cancel after that cancels what is
+    left. One request per cancel, each unit cancelled once."""
+    first, second = "670e58fe7741035996cf7e01", "670e58fe7741035996cf7e02"
+    control.add_fault(
+        floor.root_url, provider="ordermesh", mode="timeout", operations=["cancel"], when="after"
+    )
+    proc = floor.start(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM, "--item", f"{first}=1"))
+    try:
+        floor.wait_for_cancels(1, ORDERMESH_MULTI_ITEM)
+        time.sleep(0.3)  # the sandbox applies it, then holds the answer
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    control.clear_faults(floor.root_url)
+
+    other = floor.run(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM, "--item", f"{second}=1"))
+    result = json_out(other)
+    assert other.returncode == 0 and result["sent"] is True, other.stdout
+    assert result["cancelled"] == [{"id": second, "status": "cancelled", "quantity": 1}]
+    items = {i.id: i for i in sandbox.sandbox.data.ordermesh[ORDERMESH_MULTI_ITEM].items}
+    assert (items[first].cancelled_quantity, items[second].cancelled_quantity) == (1, 1)
+    assert len(floor.cancels(ORDERMESH_MULTI_ITEM)) == 2
+    rows = history(floor, "--order", ORDERMESH_MULTI_ITEM)
+    assert sorted(r["outcome"] for r in rows) == ["complete", "complete"]
+    assert all(r["open"] is False for r in rows)
+
+    whole = floor.run(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM))
+    assert whole.returncode == 0 and json_out(whole)["sent"] is True, whole.stdout
+    order = sandbox.sandbox.data.ordermesh[ORDERMESH_MULTI_ITEM]
+    assert all(i.cancelled_quantity == i.quantity for i in order.items)
+    assert len(floor.cancels(ORDERMESH_MULTI_ITEM)) == 3
+
+
 def _pattern_order_with_a_cancelled_sub_order(sandbox: SandboxServer) -> str:
     for market_id, order in sorted(sandbox.sandbox.data.pattern.items()):
         statuses = sorted(w.status for w in order.warehouse_orders)

@@ -161,3 +161,30 @@ async def test_pages_of_the_shared_journal_join_up_to_one_query(
             assert [a.id for a in paged] == [a.id for a in whole] and len(whole) >= 2
     finally:
         await journal.aclose()
+
+
+async def test_every_journal_connection_bounds_a_transaction_its_client_left_open(
+    cluster: PostgresCluster, database: str
+) -> None:
+    """A client frozen (or gone) inside a claim's transaction must not hold the order's rows
+    locked for every other machine: the server ends the transaction after a minute and
+    probes a silent socket after 30 s, on each connection the journal makes."""
+    journal = PostgresJournal(cluster.url("stopline_owner", database))
+    try:
+        await journal.connect()
+        async with journal.pool.connection() as conn:
+            shown = {}
+            for name in (
+                "idle_in_transaction_session_timeout",
+                "tcp_keepalives_idle",
+                "tcp_keepalives_count",
+            ):
+                row = await (await conn.execute(f"SHOW {name}")).fetchone()
+                shown[name] = row[0]
+    finally:
+        await journal.aclose()
+    assert shown == {
+        "idle_in_transaction_session_timeout": "1min",
+        "tcp_keepalives_idle": "30",
+        "tcp_keepalives_count": "3",
+    }

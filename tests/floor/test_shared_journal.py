@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import psycopg
@@ -119,6 +120,52 @@ def test_a_stopped_server_means_nothing_is_sent_and_a_clear_error(
     assert "Traceback" not in result.stderr
     assert machine_a.cancels() == []
     assert machine_a.local_journals() == []
+
+
+def test_a_server_stopped_mid_batch_reports_every_cancel_already_sent(
+    machine_a: Machine, sandbox: SandboxServer, cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    """The journal's server stops while two cancels are out (applied at once, answered 3 s
+    later): no further row starts, and the two are reported as what became of them — never
+    counted "not run" — with one clear line on stderr, no pool chatter."""
+    orders = sorted(
+        order_id
+        for order_id, order in sandbox.sandbox.data.ordermesh.items()
+        if order.items and all(item.cancellable for item in order.items)
+    )[:8]
+    wave = tmp_path / "wave.txt"
+    wave.write_text("\n".join(orders) + "\n")
+    control.add_fault(
+        machine_a.root_url, provider="ordermesh", mode="latency", latency_ms=3000,
+        operations=["cancel"], when="after", count=2,
+    )
+    control.add_fault(
+        machine_a.root_url, provider="ordermesh", mode="latency", latency_ms=200,
+        operations=["lookup"],
+    )
+    run = machine_a.start(
+        "batch", str(wave), "-p", "ordermesh", "-r", "wave 7", "--yes", "--json", "-c", "3"
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(machine_a.cancels()) < 2:
+            assert time.monotonic() < deadline, "the batch never sent its first cancels"
+            time.sleep(0.02)
+        cluster.stop("fast")
+        time.sleep(1.0)
+    finally:
+        cluster.restart()
+    out, err = run.communicate(timeout=90)
+    assert run.returncode == 1, out
+    sent_to = {order for order in orders if machine_a.cancels(order)}
+    lines = [last_json(line) for line in out.splitlines() if '"line_no"' in line]
+    reported = {str(line["order_id"]) for line in lines if line["sent"]}
+    assert sent_to and sent_to <= reported, (sent_to, out)
+    (summary,) = [last_json(line)["summary"] for line in out.splitlines() if '"summary"' in line]
+    assert summary["exit_code"] == 1
+    said = err.strip().splitlines()
+    assert len(said) == 2 and said[1].startswith("stopline: batch stopped:"), err
+    assert "Traceback" not in err
 
 
 def test_a_killed_process_claim_ends_unknown_and_holds_the_order(

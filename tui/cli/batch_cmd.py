@@ -149,18 +149,19 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
             # it back after 1 ms instead of the default 5 keeps write-aheads (and so the
             # rows waiting on them, and the idle connections they hold) from queueing.
             sys.setswitchinterval(0.001)
+            journal_failed: str | None = None
             try:
                 interrupted = asyncio.run(run_then_close())
             except JournalError as exc:  # nothing more is sent without a journal
-                sys.stderr.write(
-                    f"stopline: {clean(str(exc))}\nstopline: batch stopped: "
-                    f"{plural(summary.done, 'order')} finished, {summary.not_run} not run\n"
-                )
-                return exit_codes.FAILURE
+                journal_failed, interrupted = clean(str(exc)), False
         finally:
             if not closed:
                 asyncio.run(service.aclose())
-    code = exit_code(summary, plan, interrupted=interrupted)
+    code = (
+        exit_codes.FAILURE
+        if journal_failed is not None
+        else exit_code(summary, plan, interrupted=interrupted)
+    )
     if args.json:
         from tui.cli.render import print_json
 
@@ -176,6 +177,12 @@ def _batch(args: argparse.Namespace, plan: BatchPlan) -> int:
         )
     else:
         print_report(summary, plan)
+    if journal_failed is not None:  # the rows already sent were finished and reported
+        sys.stderr.write(
+            f"stopline: {journal_failed}\nstopline: batch stopped: "
+            f"{plural(summary.done, 'order')} finished, {summary.not_run} not run. Run the "
+            "same command again once the journal is back: settled orders are skipped.\n"
+        )
     if interrupted:
         sys.stderr.write(
             f"stopline: interrupted; {plural(summary.not_run, 'order')} not run. Run the same "

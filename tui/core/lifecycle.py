@@ -290,6 +290,13 @@ class CancelLifecycle:
         if result.verdict is Verdict.SETTLED:
             return None  # settled by another process meanwhile: claim again
         if result.verdict is Verdict.APPLIED:
+            if not _same_items(result.attempt.items, request.items):
+                # It took effect, but asked for other items: what it did is not this
+                # request's answer — the look-up under the next claim says what is left.
+                current.notes.append(
+                    f"attempt #{held_by.id} (unknown until now) took effect: {result.words}"
+                )
+                return None
             return NotSent(
                 request,
                 Why.EARLIER_APPLIED,
@@ -426,7 +433,9 @@ class CancelLifecycle:
             return None
         if earlier.outcome is Outcome.UNKNOWN and not earlier.open:
             checked = await self.reconcile(earlier)
-            if checked.verdict is Verdict.APPLIED:
+            if checked.verdict is Verdict.APPLIED and _same_items(
+                checked.attempt.items, request.items
+            ):
                 return NotSent(
                     request,
                     Why.EARLIER_APPLIED,

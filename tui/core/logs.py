@@ -62,12 +62,16 @@ def configured_secrets(settings: Settings) -> list[str]:
 
 
 def setup_logging(settings: Settings) -> Path | None:
-    """Attach the rotating file handler to the ``stopline`` logger; return the log path."""
+    """Attach the rotating file handler to the ``stopline`` logger, and to the root logger
+    for the libraries' warnings (a connection pool's retries would otherwise reach stderr
+    through logging's last resort); return the log path."""
     logger = logging.getLogger("stopline")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_stopline", False):
-            logger.removeHandler(handler)
-            handler.close()
+    root = logging.getLogger()
+    for owner in (logger, root):
+        for handler in list(owner.handlers):
+            if getattr(handler, "_stopline", False):
+                owner.removeHandler(handler)
+                handler.close()
     path = settings.resolved_log_dir() / LOG_NAME
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,4 +90,5 @@ def setup_logging(settings: Settings) -> Path | None:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    root.addHandler(handler)  # at the root's own level: warnings and worse
     return path

@@ -309,6 +309,11 @@ class BatchRunner:
         Closing the iterator, or cancelling the task iterating it, cancels every row not yet
         finished: a row still waiting for a slot never starts, and a cancel already sent is
         abandoned with its journal row left ``sent`` (read back as ``unknown``).
+
+        A row that raises (a journal that stopped taking writes, a bug) stops the batch: no
+        further row starts, the rows already running finish and are yielded — a cancel that
+        has left is reported as what became of it, never as not run — and then the first
+        error is raised.
         """
         overall = asyncio.Semaphore(self.concurrency)
         queue: asyncio.Queue[BatchResult | BaseException] = asyncio.Queue()
@@ -349,6 +354,14 @@ class BatchRunner:
             for _ in rows:
                 item = await queue.get()
                 if isinstance(item, BaseException):
+                    for feeder in feeders:  # no further row starts
+                        feeder.cancel()
+                    await asyncio.gather(*feeders, return_exceptions=True)
+                    await asyncio.gather(*running, return_exceptions=True)
+                    while not queue.empty():
+                        left = queue.get_nowait()
+                        if not isinstance(left, BaseException):
+                            yield left
                     raise item
                 yield item
         finally:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,11 +59,42 @@ from tui.core.journal.rows import (
     late_answer_that_overrules,
 )
 
+log = logging.getLogger("stopline.journal")
+
 CONNECT_TIMEOUT_S = 5
+SESSION_SETTINGS = (
+    # A client that stops inside a transaction (frozen, or its machine gone) must not keep
+    # the rows it touched locked — and every claim of those orders waiting — for hours:
+    # the server ends such a transaction after a minute, and probes a silent peer's socket
+    # after 30 s (3 probes 10 s apart) rather than the system's two hours.
+    "SET idle_in_transaction_session_timeout = '60s'",
+    "SET tcp_keepalives_idle = 30",
+    "SET tcp_keepalives_interval = 10",
+    "SET tcp_keepalives_count = 3",
+)
+CLIENT_KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+"""The same probing from this side: a server gone silent fails a query, never hangs it."""
 TABLE = f"{SCHEMA}.attempts"
 CLAIM_TRIES = 5
 READ_LIST = f"{SELECT_LIST}, (lease_until > now()) AS lease_live"
 """Every column, and whether the lease still runs by the server's clock as the row is read."""
+
+
+async def _configure_session(conn: Any) -> None:
+    """Each new connection's session settings (:data:`SESSION_SETTINGS`), one by one; one a
+    server or pooler refuses is skipped — they bound failures, they are not needed to work."""
+    import psycopg
+
+    for statement in SESSION_SETTINGS:
+        try:
+            await conn.execute(statement)
+        except psycopg.Error as exc:
+            log.debug("journal: %s refused: %s", statement, exc)
 
 
 def redacted_url(url: str) -> str:
@@ -152,7 +184,12 @@ class PostgresJournal:
                 min_size=self._sizes[0],
                 max_size=self._sizes[1],
                 open=False,
-                kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
+                kwargs={
+                    "connect_timeout": CONNECT_TIMEOUT_S,
+                    "autocommit": True,
+                    **CLIENT_KEEPALIVES,
+                },
+                configure=_configure_session,
                 name="stopline-journal",
             )
             try:
@@ -597,8 +634,12 @@ class PostgresJournal:
         last = await self.current_version()
         try:
             conn = await psycopg.AsyncConnection.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
+                self.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
+                **CLIENT_KEEPALIVES,
             )
+            await _configure_session(conn)
         except psycopg.Error:
             conn = None
         if conn is not None:
