@@ -1,38 +1,43 @@
-"""Batch cancellation throughput: 2,000 orders at 50 ms a request, 32 at a time, vs xargs + curl.
+"""Batch cancelling at scale, against a bare ``httpx`` loop sending the same requests in the
+same run: wall time, client CPU per order and peak memory, at 2,000 and 20,000 orders.
 
-    .venv/bin/python bench/batch_throughput.py [--orders 2000] [--concurrency 32]
-        [--latency-ms 50] [--provider pattern|ordermesh] [--no-cli] [--no-curl]
+    .venv/bin/python bench/batch_throughput.py [--sizes 2000,20000] [--latency-ms 50]
+        [--concurrency 32] [--provider pattern|ordermesh] [--journal-dir DIR]
 
-Starts a `SandboxServer` in a child process (a real provider is another machine: the client must
-not share the server's GIL) with `latency_ms` on the chosen provider and `extra_orders` fresh,
-cancellable orders (`SandboxConfig.extra_orders`). Shoplazza is not offered: its 2 requests/s
-limit, not the batch, would set the pace. Then, with the sandbox's data reset before each:
+The sandbox runs in a child process (a real provider is another machine: the client must not
+share the server's interpreter lock) with ``latency_ms`` on the chosen provider and fresh
+cancellable orders. Every Stopline cancel is a look-up (the order's state, written ahead)
+and then the cancel, so the baseline sends both too. For each size, with the sandbox's data
+reset before each run and each run in a process of its own (so its peak RSS is its own):
 
-1. **batch**: `BatchRunner` through the real service path (the adapter over HTTP, token,
-   claim, look-up, write-ahead journal in a fresh data dir), timed from the first request to
-   the last result;
-2. **cli**: `stopline batch FILE --yes --json -c N` as a user runs it (interpreter start,
-   imports, journal and all), timed around the process;
-3. **curl**: the same cancel calls with `xargs -P N curl` (a token is fetched first).
+1. **bare**: one ``httpx.AsyncClient``, a token, then per order ``GET`` the look-up and
+   ``POST`` the cancel, ``concurrency`` orders at a time — no journal, no checks;
+2. **runner**: :class:`~tui.core.batch.BatchRunner` on the service (the adapters over HTTP,
+   claims, write-ahead and answers in a fresh SQLite journal);
+3. **cli --json**: ``stopline batch FILE --yes --json -c N`` as a user runs it, its output
+   read by this bench;
+4. **cli, progress bar**: the same without ``--json``, its stderr a terminal (a pty), so the
+   progress bar draws.
 
-Every Stopline cancel is two requests — the look-up that records the order's state before
-sending, then the cancel — so its ideal is N x 2 x latency / concurrency; curl sends the
-cancels alone (N x latency / concurrency). Prints each elapsed time against its own ideal
-(target: batch within 1.2x) and checks every cancel answered 200.
+CPU per order is the process's CPU time (all its threads) over the orders: for bare and
+runner, measured around the run alone; for the CLI, the whole process (start-up included).
+Each figure is printed as a ratio to bare's at the same size (the aims: CPU per order within
+1.5x; peak RSS at 100k orders within 1.5x of that at 2k, see ``--sizes 2000,100000``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
-import shutil
+import pty
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -46,8 +51,8 @@ import httpx  # noqa: E402
 from tui.sandbox import SandboxConfig  # noqa: E402
 from tui.sandbox.providers import extra_order_ids  # noqa: E402
 
-TARGET_RATIO = 1.2
-
+AIM_CPU = 1.5
+RUNS = ("bare", "runner", "cli --json", "cli, progress bar")
 
 # -- the sandbox, in its own process ---------------------------------------------------------
 
@@ -70,7 +75,7 @@ class ChildSandbox:
 
     def __enter__(self) -> tuple[str, dict[str, str], float]:
         self._process.start()
-        if not self._conn.poll(30):
+        if not self._conn.poll(60):
             raise RuntimeError("the sandbox did not start")
         root, env, started = self._conn.recv()
         return root, env, started
@@ -83,10 +88,7 @@ class ChildSandbox:
 
 
 def reset(root: str) -> None:
-    httpx.post(f"{root}/_sandbox/reset", timeout=30, trust_env=False).raise_for_status()
-
-
-# -- the three ways to send the same cancels ----------------------------------------------------
+    httpx.post(f"{root}/_sandbox/reset", timeout=60).raise_for_status()
 
 
 def isolated_env(sandbox_env: dict[str, str], home: Path) -> dict[str, str]:
@@ -106,215 +108,233 @@ def isolated_env(sandbox_env: dict[str, str], home: Path) -> dict[str, str]:
     return env
 
 
-@dataclass
-class BatchFigures:
-    elapsed: float
-    cpu: float
-    """CPU seconds this process used meanwhile (one event loop: one core at most)."""
-    journal: float
-    """Seconds spent inside journal calls, on the journal's own thread (off the event loop;
-    one at a time, so they bound the pace if they add up to the elapsed time)."""
-    outcomes: Counter[str]
+# -- the workers: each run in a process of its own ------------------------------------------
 
 
-async def run_batch(provider: str, ids: list[str], concurrency: int) -> BatchFigures:
-    """The batch through BatchRunner and StoplineService, journal included."""
+async def bare(provider: str, ids: list[str], concurrency: int) -> dict[str, Any]:
+    """The same requests as Stopline's, with nothing around them."""
+    env = os.environ
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    if provider == "pattern":
+        base = env["STOPLINE_PATTERN__BASE_URL"]
+        body = {
+            "grant_type": "client_credentials",
+            "client_id": env["STOPLINE_PATTERN__CLIENT_ID"],
+            "client_secret": env["STOPLINE_PATTERN__CLIENT_SECRET"],
+        }
+        token_url = env["STOPLINE_PATTERN__TOKEN_URL"]
+    else:
+        base = env["STOPLINE_ORDERMESH__BASE_URL"]
+        body = {
+            "client_id": env["STOPLINE_ORDERMESH__CLIENT_ID"],
+            "client_secret": env["STOPLINE_ORDERMESH__CLIENT_SECRET"],
+        }
+        token_url = f"{base}/user/v1/clients/token"
+    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
+        token = (await client.post(token_url, json=body)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        slots = asyncio.Semaphore(concurrency)
+        statuses: dict[str, int] = {}
+
+        async def one(order_id: str) -> None:
+            async with slots:
+                if provider == "pattern":
+                    params = {"market_order_id": order_id}
+                    found = await client.get("/v1/orders/status", params=params, headers=headers)
+                    found.json()
+                    done = await client.post(
+                        "/v1/orders/cancel_order", params=params, headers=headers
+                    )
+                else:
+                    found = await client.get(f"/v1/orders/{order_id}", headers=headers)
+                    found.json()
+                    done = await client.post(
+                        f"/v1/orders/{order_id}/cancel",
+                        headers=headers,
+                        json={"cancelReason": "bench", "orderItems": [], "triggerFlow": True},
+                    )
+                done.json()
+                key = str(done.status_code)
+                statuses[key] = statuses.get(key, 0) + 1
+
+        cpu, began = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(i) for i in ids))
+        return {
+            "elapsed": time.perf_counter() - began,
+            "cpu": time.process_time() - cpu,
+            "outcomes": statuses,
+        }
+
+
+async def runner(provider: str, ids: list[str], concurrency: int) -> dict[str, Any]:
+    """BatchRunner through the service, journal included."""
     from tui.core.batch import BatchRunner, parse_batch
-    from tui.core.journal import SqliteJournal, SqliteStore
     from tui.core.service import StoplineService
     from tui.core.settings import load_settings
 
-    blocked = [0.0]
-
-    def timed(call: Any, *args: Any, **kw: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return call(*args, **kw)
-        finally:
-            blocked[0] += time.perf_counter() - started
-
-    class TimedStore(SqliteStore):
-        """The real store, timing the calls a batch makes (on the journal's thread)."""
-
-        def claim(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().claim, *args, **kw)
-
-        def withdraw(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().withdraw, *args, **kw)
-
-        def mark_sent(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().mark_sent, *args, **kw)
-
-        def finish(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().finish, *args, **kw)
-
-        def settle(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().settle, *args, **kw)
-
-        def latest_for(self, *args: Any, **kw: Any) -> Any:
-            return timed(super().latest_for, *args, **kw)
-
     settings = load_settings()
-    journal = SqliteJournal(TimedStore(settings.journal_path()))
-    # The service owns the journal and closes it.
-    async with StoplineService.from_settings(settings, journal=journal) as service:
-        runner = BatchRunner(service, concurrency)
-        plan = runner.preflight(parse_batch("\n".join(ids), provider=provider, reason="bench"))
+    async with StoplineService.from_settings(settings) as service:
+        batch = BatchRunner(service, concurrency)
+        plan = batch.preflight(parse_batch("\n".join(ids), provider=provider, reason="bench"))
         assert not plan.errors, plan.errors[:3]
-        cpu = time.process_time()
-        began = time.perf_counter()
-        summary = await runner.run(plan.rows)
-        elapsed = time.perf_counter() - began
-        cpu = time.process_time() - cpu
-    return BatchFigures(elapsed, cpu, blocked[0], Counter(summary.by_outcome()))
+        cpu, began = time.process_time(), time.perf_counter()
+        summary = await batch.run(plan.rows)
+        return {
+            "elapsed": time.perf_counter() - began,
+            "cpu": time.process_time() - cpu,
+            "outcomes": summary.by_outcome(),
+        }
+
+
+def worker(kind: str, provider: str, count: int, concurrency: int) -> None:
+    import resource
+
+    ids = extra_order_ids(provider, count)
+    run = bare if kind == "bare" else runner
+    figures = asyncio.run(run(provider, ids, concurrency))
+    figures["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures))
+
+
+# -- the runs --------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    elapsed: float
+    cpu: float
+    rss: float
+    """Peak resident memory, MiB."""
+    outcomes: dict[str, int]
+
+
+def run_worker(kind: str, args: argparse.Namespace, count: int, env: dict[str, str]) -> Figures:
+    command = [sys.executable, __file__, "--worker", kind, "--provider", args.provider]
+    command += ["--count", str(count), "--concurrency", str(args.concurrency)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind}: {done.stderr[-800:]}")
+    got = json.loads(done.stdout.splitlines()[-1])
+    return Figures(got["elapsed"], got["cpu"], got["rss"], got["outcomes"])
 
 
 def run_cli(
-    provider: str, file: Path, concurrency: int, env: dict[str, str]
-) -> tuple[float, dict[str, Any]]:
-    import json
-
-    command = [sys.executable, "-m", "tui", "batch", str(file), "-p", provider, "-r", "bench"]
-    command += ["-c", str(concurrency), "--yes", "--json"]
+    args: argparse.Namespace, file: Path, env: dict[str, str], *, json_lines: bool
+) -> Figures:
+    command = [sys.executable, "-m", "tui", "batch", str(file), "-p", args.provider]
+    command += ["-r", "bench", "-c", str(args.concurrency), "--yes"]
+    if json_lines:
+        command.append("--json")
+    master, slave = pty.openpty()  # stderr a terminal: the progress bar draws
+    drained = threading.Thread(target=_drain, args=(master,), daemon=True)
+    drained.start()
     began = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    assert proc.stdout is not None
+    last = b""
+    for line in proc.stdout:
+        last = line if line.strip() else last
+    _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - began
-    if done.returncode != 0:
-        raise RuntimeError(f"stopline batch exited {done.returncode}: {done.stderr[-500:]}")
-    summary = json.loads(done.stdout.splitlines()[-1])["summary"]
-    return elapsed, summary
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    drained.join(5)
+    if proc.returncode not in (0,):
+        raise RuntimeError(f"stopline batch exited {proc.returncode}")
+    outcomes = json.loads(last)["summary"]["by_outcome"] if json_lines else {"exit 0": 1}
+    return Figures(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, outcomes)
 
 
-def run_curl(
-    provider: str, ids: list[str], concurrency: int, sandbox_env: dict[str, str]
-) -> tuple[float, Counter[str]]:
-    """`xargs -P N curl`: one curl process per cancel, with a token fetched beforehand."""
-    if provider == "pattern":
-        token = httpx.post(
-            sandbox_env["STOPLINE_PATTERN__TOKEN_URL"],
-            json={
-                "grant_type": "client_credentials",
-                "client_id": sandbox_env["STOPLINE_PATTERN__CLIENT_ID"],
-                "client_secret": sandbox_env["STOPLINE_PATTERN__CLIENT_SECRET"],
-            },
-            trust_env=False,
-        ).json()["access_token"]
-        base = sandbox_env["STOPLINE_PATTERN__BASE_URL"]
-        urls = [f"{base}/v1/orders/cancel_order?market_order_id={i}" for i in ids]
-        body: list[str] = []
-    else:
-        base = sandbox_env["STOPLINE_ORDERMESH__BASE_URL"]
-        token = httpx.post(
-            f"{base}/user/v1/clients/token",
-            json={
-                "client_id": sandbox_env["STOPLINE_ORDERMESH__CLIENT_ID"],
-                "client_secret": sandbox_env["STOPLINE_ORDERMESH__CLIENT_SECRET"],
-            },
-            trust_env=False,
-        ).json()["access_token"]
-        urls = [f"{base}/v1/orders/{i}/cancel" for i in ids]
-        body = [
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            '{"cancelReason":"bench","orderItems":[],"triggerFlow":true}',
-        ]
-    command = [
-        "xargs", "-P", str(concurrency), "-n", "1",
-        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "--noproxy", "*",
-        "-X", "POST", "-H", f"Authorization: Bearer {token}", *body,
-    ]  # fmt: skip
-    began = time.perf_counter()
-    done = subprocess.run(
-        command, input="\n".join(urls) + "\n", capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - began
-    return elapsed, Counter(done.stdout.split())
-
-
-# -- report ----------------------------------------------------------------------------------
-
-
-def line(name: str, elapsed: float, ideal: float, note: str = "") -> str:
-    return f"{name:<6} {elapsed:6.2f} s   {elapsed / ideal:5.2f}x ideal   {note}".rstrip()
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 1 << 16):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--provider", choices=("pattern", "ordermesh"), default="pattern")
-    parser.add_argument("--no-cli", action="store_true", help="skip the `stopline batch` run")
-    parser.add_argument("--no-curl", action="store_true", help="skip the xargs + curl run")
+    parser.add_argument("--journal-dir", type=Path, default=None)
     parser.add_argument(
-        "--journal-dir",
-        type=Path,
-        default=None,
-        help="where the runs' journals go (default: the temp dir); /dev/shm shows what the "
-        "journal's fsync per attempt costs",
+        "--only",
+        default="bare,runner,cli --json,cli, progress bar",
+        help="which runs, comma-separated among: bare, runner, cli --json, cli progress "
+        "(e.g. --sizes 2000,100000 --only runner,'cli --json' for the memory check)",
     )
+    parser.add_argument("--worker", choices=("bare", "runner"), help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if not args.no_curl and not (shutil.which("curl") and shutil.which("xargs")):
-        parser.error("curl and xargs are needed (or pass --no-curl)")
-
-    provider, n, concurrency = args.provider, args.orders, args.concurrency
-    ideal_cancels = n * args.latency_ms / 1000 / concurrency
-    ideal = 2 * ideal_cancels  # a look-up and a cancel an order
-    ids = extra_order_ids(provider, n)
+    if args.worker:
+        worker(args.worker, args.provider, args.count, args.concurrency)
+        return 0
+    sizes = [int(x) for x in args.sizes.split(",")]
+    wanted = {w.strip().replace(",", "") for w in args.only.replace("cli, ", "cli ").split(",")}
     config = SandboxConfig(
-        latency_ms={provider: args.latency_ms},
-        extra_orders={provider: n},
+        latency_ms={args.provider: args.latency_ms},
+        extra_orders={args.provider: max(sizes)},
         pattern_cancel_delay_s=0.0,
     )
+    rows: list[tuple[int, str, Figures]] = []
     with (
         ChildSandbox(config) as (root, sandbox_env, started),
         tempfile.TemporaryDirectory(prefix="stopline-bench-", dir=args.journal_dir) as tmp,
     ):
-        print(f"sandbox: {root} (child process, started in {started * 1000:.0f} ms)")
-        print(
-            f"{n} {provider} cancels, {args.latency_ms} ms latency a request, concurrency "
-            f"{concurrency}: ideal {ideal:.2f} s for Stopline (N x 2 requests x latency / "
-            f"concurrency: a look-up, then the cancel), {ideal_cancels:.2f} s for curl "
-            "(the cancels alone)"
-        )
-        load = os.getloadavg()[0]
-        print(f"{os.cpu_count()} CPUs, load average {load:.2f}; journals in {tmp}")
-
-        env = isolated_env(sandbox_env, Path(tmp) / "batch")
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(env)
-        try:
-            batch = asyncio.run(run_batch(provider, ids, concurrency))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        verdict = "OK" if batch.elapsed <= TARGET_RATIO * ideal else f"over {TARGET_RATIO}x"
-        print(line("batch", batch.elapsed, ideal, f"{dict(batch.outcomes)}  target {verdict}"))
-        print(
-            f"       client CPU {batch.cpu:.2f} s ({batch.cpu / n * 1000:.2f} ms an order); "
-            f"time in journal calls (the journal's thread) {batch.journal:.2f} s"
-        )
-        if batch.outcomes != Counter({"complete": n}):
-            print("  not every order was complete: the figures are not comparable")
-
-        if not args.no_cli:
-            reset(root)
-            file = Path(tmp) / "orders.txt"
+        print(f"sandbox: {root} (child process, started in {started * 1000:.0f} ms); "
+              f"{args.provider}, {args.latency_ms} ms a request, concurrency {args.concurrency}; "
+              f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")  # fmt: skip
+        for count in sizes:
+            ids = extra_order_ids(args.provider, count)
+            file = Path(tmp) / f"orders-{count}.txt"
             file.write_text("\n".join(ids) + "\n")
-            env = isolated_env(sandbox_env, Path(tmp) / "cli")
-            elapsed, summary = run_cli(provider, file, concurrency, env)
-            print(line("cli", elapsed, ideal, f"{summary['by_outcome']}  (process start included)"))
-
-        if not args.no_curl:
-            reset(root)
-            elapsed, codes = run_curl(provider, ids, concurrency, sandbox_env)
-            print(line("curl", elapsed, ideal_cancels, f"HTTP {dict(codes)}  (cancels only)"))
+            for name in RUNS:
+                if name.replace(",", "") not in wanted:
+                    continue
+                reset(root)
+                home = Path(tmp) / f"{name.split()[0]}-{count}-{time.time_ns()}"
+                env = isolated_env(sandbox_env, home)
+                if name in ("bare", "runner"):
+                    got = run_worker(name, args, count, env)
+                else:
+                    got = run_cli(args, file, env, json_lines=name == "cli --json")
+                rows.append((count, name, got))
+    ideal = {n: 2 * n * args.latency_ms / 1000 / args.concurrency for n in sizes}
+    print(f"{'orders':>8} {'run':<18} {'wall':>8} {'x bare':>7} {'CPU/order':>10} {'x bare':>7} "
+          f"{'peak RSS':>9} {'x bare':>7}  outcomes")  # fmt: skip
+    for count in sizes:
+        base = next((f for n, name, f in rows if n == count and name == "bare"), None)
+        for n, name, f in rows:
+            if n != count:
+                continue
+            if base is None:
+                print(f"{count:>8,} {name:<18} {f.elapsed:7.2f}s {'':>7} "
+                      f"{f.cpu / count * 1000:8.2f}ms {'':>7} {f.rss:7.1f}MB {'':>7}  "
+                      f"{f.outcomes}")  # fmt: skip
+                continue
             print(
-                f"batch vs xargs+curl: {batch.elapsed / elapsed:.2f}x the time for 2x the "
-                f"requests; per request {batch.elapsed / 2 / elapsed:.2f}x"
+                f"{count:>8,} {name:<18} {f.elapsed:7.2f}s {f.elapsed / base.elapsed:6.2f}x "
+                f"{f.cpu / count * 1000:8.2f}ms {f.cpu / base.cpu:6.2f}x "
+                f"{f.rss:7.1f}MB {f.rss / base.rss:6.2f}x  {f.outcomes}"
             )
+        print(f"{'':>8} (ideal wall: N x 2 requests x latency / concurrency = {ideal[count]:.2f}s)")
+    small, large = min(sizes), max(sizes)
+    for name in RUNS:
+        a = next((f for n, k, f in rows if n == small and k == name), None)
+        b = next((f for n, k, f in rows if n == large and k == name), None)
+        if a is not None and b is not None and large != small:
+            print(f"peak RSS at {large:,} vs {small:,} orders, {name:<18} {b.rss / a.rss:5.2f}x")
+    runner_cpu = [f.cpu / n for n, k, f in rows if k == "runner"]
+    bare_cpu = [f.cpu / n for n, k, f in rows if k == "bare"]
+    if runner_cpu and len(runner_cpu) == len(bare_cpu):
+        worst = max(r / b for r, b in zip(runner_cpu, bare_cpu, strict=True))
+        print(f"aim: runner CPU per order within {AIM_CPU}x bare: "
+              f"{'met' if worst <= AIM_CPU else 'NOT met'} (worst {worst:.2f}x)")  # fmt: skip
     return 0
 
 

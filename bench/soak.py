@@ -149,7 +149,7 @@ def other_tasks() -> int:
 
 
 async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: Path) -> int:
-    from tui.core.batch import BatchRow, BatchRunner
+    from tui.core.batch import BatchRow, BatchRunner, BatchSummary
     from tui.core.domain import CancelRequest
     from tui.core.journal import SqliteJournal
     from tui.core.lifecycle import Done
@@ -229,7 +229,9 @@ async def soak(args: argparse.Namespace, root: str, env: dict[str, str], work: P
             outcomes[f"recheck {checked.verdict.value}"] += 1
         elif kind == "batch":
             rows = [BatchRow(n, fresh_request(index + n)) for n in range(1, 4)]
-            summary = await BatchRunner(service, concurrency=3).run(rows)
+            summary = await BatchRunner(service, concurrency=3).run(
+                rows, summary=BatchSummary(keep_all=True)
+            )
             for result in summary.results:
                 sent = "" if result.not_sent is None else f" not sent ({result.not_sent.value})"
                 outcomes[f"batch {result.status}{sent}"] += 1

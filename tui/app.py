@@ -271,10 +271,12 @@ class StoplineApp(App[None], inherit_bindings=False):
         if self._closing:
             runtime.close()
             return
-        from tui.widgets.lines import preload
-
-        preload()
         self.post_message(msg.RuntimeReady(service, runtime))
+        # Ready: what the first look-up does not need comes after (the deferred sandbox).
+        try:
+            runtime.after_ready()
+        except Exception:
+            log.exception("the demo sandbox could not start")
 
     def on_runtime_ready(self, message: msg.RuntimeReady) -> None:
         if self._closing:

@@ -147,21 +147,25 @@ class CancelRechecked(Message):
 
 
 class HistoryLoaded(Message):
-    """The journal's attempts, newest first, with their table cells and filter text (both
-    prepared in the reading thread); or why they could not be read."""
+    """A page of the journal's attempts, newest first, with whether each is in flight; or
+    why they could not be read. The first page replaces what the screen shows, the others
+    add to it; ``complete`` when no page follows."""
 
     def __init__(
         self,
         attempts: list[Attempt],
-        cells: list[list[str]],
-        haystacks: list[str],
+        in_flight: list[bool],
         error: str | None = None,
+        *,
+        first: bool = True,
+        complete: bool = True,
     ) -> None:
         super().__init__()
         self.attempts = attempts
-        self.cells = cells
-        self.haystacks = haystacks
+        self.in_flight = in_flight
         self.error = error
+        self.first = first
+        self.complete = complete
 
 
 class AttemptRechecked(Message):

@@ -67,6 +67,13 @@ class Runtime:
             self.settings, journal=open_journal(self.settings, demo=self.demo), **http
         )
 
+    def after_ready(self) -> None:
+        """What the first look-up does not wait for, once a front end shows it can look up:
+        a deferred demo sandbox starts serving (its address was bound, so a look-up sent
+        meanwhile waits in its listen queue rather than failing)."""
+        if self.sandbox is not None and not self.sandbox.running:
+            self.sandbox.start()
+
     def close(self) -> None:
         for closer in reversed(self._closers):
             with contextlib.suppress(Exception):
@@ -96,9 +103,16 @@ def sandbox_config(config: SandboxConfig) -> SandboxConfig:
 
 
 def open_runtime(
-    *, demo: bool = False, read_only: bool = False, acting: str | None = None
+    *,
+    demo: bool = False,
+    read_only: bool = False,
+    acting: str | None = None,
+    defer_sandbox: bool = False,
 ) -> Runtime:
     """Load settings; start the embedded sandbox when forced or when no provider is set.
+
+    ``defer_sandbox``: only bind its address now; :meth:`Runtime.after_ready` starts it
+    (the console, whose provider strip need not wait for the simulators to be built).
 
     ``acting`` (the name of a command that cancels): the sandbox is never a silent fallback —
     with no provider configured and no ``demo``, :class:`InvalidInput` says so, naming
@@ -116,7 +130,10 @@ def open_runtime(
         from tui.sandbox import SandboxConfig, SandboxServer
 
         sandbox = SandboxServer(sandbox_config(SandboxConfig.from_env()))
-        sandbox.start()
+        if defer_sandbox:
+            sandbox.bind()
+        else:
+            sandbox.start()
         demo_overrides = env_to_overrides(sandbox.settings_env())
         # Demo attempts never mix with real ones in the journal.
         demo_overrides["data_dir"] = settings.resolved_data_dir() / "demo"

@@ -80,6 +80,7 @@ async def test_shoplazza_waits_for_its_rate_without_holding_up_other_providers(
     summary = await runner.run(
         runner.preflight(parse_batch(text, reason="stock-out")).rows,
         lambda r: order_seen.append(r.row.request.provider),
+        BatchSummary(keep_all=True),
     )
     assert summary.done == 10
     # At most 2 Shoplazza cancels claimed and waiting on its 2/s limiter at once...

@@ -51,8 +51,12 @@ async def run(
     plan = runner.preflight(plan)
     seen: list[BatchResult] = []
     summary = await runner.run(plan.rows, seen.append)
-    assert summary.results == seen
+    assert summary.results == []  # streamed to the caller, not kept
+    assert summary.done == len(seen)
     assert summary.counts == Counter(r.status for r in seen)
+    assert summary.attention == sorted(
+        (r for r in seen if r.status != "complete"), key=lambda r: r.line_no
+    )
     return runner, sorted(seen, key=lambda r: r.line_no)
 
 

@@ -103,7 +103,7 @@ async def test_item_cancel_with_quantity_really_decreases(make_app: AppFactory) 
         assert after is not None
         line = next(ln for ln in after.lines if ln.id == first.id)
         assert line.quantity == 1
-        rows = [screen.lines.table.backend.get_row_at(i) for i in range(3)]
+        rows = [screen.lines.table.get_row_at(i) for i in range(3)]
         assert any(row[0] == first.id and row[1] == "1" for row in rows)
 
 
@@ -489,8 +489,8 @@ async def test_hostile_provider_text_shows_literally(make_app: AppFactory) -> No
         assert table is not None
         cells = " ".join(
             str(cell)
-            for i in range(table.backend.row_count)
-            for cell in table.backend.get_row_at(i)
+            for i in range(table.row_count)
+            for cell in table.get_row_at(i)
         )
         assert "[bold red]x[/]" in cells
         assert "\x1b" not in cells and "\x07" not in cells

@@ -12,7 +12,6 @@ import pytest
 from rich.color import Color, ColorSystem
 from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
-from textual.coordinate import Coordinate
 from textual.filter import Monochrome, NoColor
 from textual.widgets import Footer
 
@@ -27,8 +26,8 @@ from tui.screens.history import HistoryScreen
 from tui.screens.history_detail import AttemptDetailScreen
 from tui.screens.lookup import LookupScreen
 from tui.themes import load_themes
-from tui.widgets.fasttable import ToneTable
 from tui.widgets.reason import PresetList, ReasonField
+from tui.widgets.rowtable import ListRows, RowTable
 
 from .conftest import AppFactory
 from .helpers import (
@@ -372,7 +371,7 @@ async def test_a_wide_terminal_shows_the_reasons_whole(make_app: AppFactory) -> 
         screen = await look_up(pilot, showcase.PATTERN_PARTIAL)
         table = screen.lines.table
         assert table is not None
-        cells = [str(table.get_cell_at(Coordinate(i, 3))) for i in range(table.row_count)]
+        cells = [table.shown_row(i)[3] for i in range(table.row_count)]
         assert (
             "not cancellable: in the warehouse's hands (batched, picked or packed)" in cells
         )
@@ -393,7 +392,7 @@ async def test_one_vocabulary_and_no_line_s(make_journal_app: AppFactory) -> Non
         )
         table = screen.lines.table
         assert table is not None
-        words = {str(table.get_cell_at(Coordinate(i, 3))).split(":")[0] for i in range(3)}
+        words = {table.shown_row(i)[3].split(":")[0] for i in range(3)}
         assert words == {"cancellable", "not cancellable"}
         await pilot.press("c", "1", "y")
         await settle(pilot)
@@ -501,7 +500,7 @@ def _header_and_cursor_backgrounds(theme: str) -> tuple[Color, Color]:
 
     class One(App[None]):
         def compose(self) -> ComposeResult:
-            yield ToneTable(["a", "b"], [["1", "2"], ["3", "4"]])
+            yield RowTable(["a", "b"], ListRows([["1", "2"], ["3", "4"]]))
 
     seen: list[Color] = []
 
@@ -511,7 +510,7 @@ def _header_and_cursor_backgrounds(theme: str) -> tuple[Color, Color]:
             app.register_theme(item)
         app.theme = theme
         async with app.run_test(size=(40, 8)) as pilot:
-            table = app.query_one(ToneTable)
+            table = app.query_one(RowTable)
             table.focus()
             await pilot.pause()
             for y in (0, 1):  # the header, then the first row (the cursor's)

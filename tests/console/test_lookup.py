@@ -87,7 +87,7 @@ async def test_lines_show_quantity_status_and_why_not(make_app: AppFactory) -> N
         screen = await look_up(pilot, showcase.PATTERN_PARTIAL)
         table = screen.lines.table
         assert table is not None
-        rows = [table.backend.get_row_at(i) for i in range(table.backend.row_count)]
+        rows = [table.shown_row(i) for i in range(table.row_count)]
         assert len(rows) == 3
         verdicts = [row[3] for row in rows]
         assert verdicts.count("cancellable") == 2

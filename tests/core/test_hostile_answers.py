@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.core.domain import CancelRequest, Outcome
 from tui.core.errors import ProviderError, ProviderResponseError, ProviderUnavailable
@@ -280,3 +282,40 @@ def test_the_redactor_catches_encoded_and_cut_forms() -> None:
     assert redactor.text("nothing here…") == "nothing here…"
     redactor.add("abc")  # too short to be a secret worth blanking
     assert redactor.text("abc") == "abc"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(min_size=4, max_size=12).filter(lambda s: len(s.strip()) >= 4),
+    st.sampled_from(["status", "sku", "reason", "key", "identifier", "none"]),
+    st.text(max_size=20),
+    st.booleans(),
+)
+def test_redacting_a_model_skips_the_copy_only_when_the_full_pass_would_change_nothing(
+    secret: str, where: str, noise: str, cut: bool
+) -> None:
+    """``Redactor.model`` returns a model untouched when no secret (nor the start of one cut
+    by a length limit) is in any of its strings: the answer must be what the full pass
+    (dump, redact every string, validate again) gives, wherever a secret hides."""
+    from tui.core.domain import Line, Order
+
+    redactor = Redactor([secret], shared=False)
+    planted = secret[: len(secret) // 2] + "…" if cut else f"{noise}{secret}{noise}"
+    text = planted if where != "none" else noise
+    order = Order(
+        provider="ordermesh",
+        order_id="O-1",
+        status=text if where == "status" else "open",
+        identifiers={text if where == "key" else "po": text if where == "identifier" else "P"},
+        lines=(
+            Line(
+                id="L1",
+                sku=text if where == "sku" else None,
+                not_cancellable_reason=text if where == "reason" else None,
+            ),
+        ),
+    )
+    full = Order.model_validate(redactor._walk(order.model_dump()))
+    assert redactor.model(order) == full
+    if full == order and not cut:
+        assert redactor.model(order) is order  # nothing to remove: no copy made

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.text import MAX_FIELD_CHARS, clean, csv_safe
+from tui.core.text import MAX_FIELD_CHARS, _scrub, clean, csv_safe
 
 _UNSAFE = {"Cc", "Cf", "Cs", "Co"}
 
@@ -70,6 +70,18 @@ def test_clean_output_never_holds_a_control_character(raw: str, keep_newlines: b
     assert "\x9b" not in out
     # A second pass finds nothing left to remove.
     assert clean(out, keep_newlines=keep_newlines) == out
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None), max_size=80), st.booleans())
+def test_the_shortcut_for_printable_text_changes_nothing_the_full_pass_would(
+    raw: str, keep_newlines: bool
+) -> None:
+    """``clean`` skips the character-by-character pass when ``str.isprintable()`` holds: for
+    any text, that answer must be what the pass gives."""
+    assert clean(raw, keep_newlines=keep_newlines, max_chars=10_000) == _scrub(
+        raw, keep_newlines
+    )
 
 
 @pytest.mark.parametrize("lead", ["=", "+", "-", "@"])

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tui.core.batch import HELD, BatchRow, BatchRunner
+from tui.core.batch import HELD, BatchRow, BatchRunner, BatchSummary
 from tui.core.domain import CancelOutcome, CancelRequest, LookupState, Outcome
 from tui.core.errors import ProviderError
 from tui.core.journal.model import utcnow
@@ -294,7 +294,9 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
         for line, key in enumerate(BUILTIN_PROVIDERS, start=1)
     ]
 
-    first = await BatchRunner(stack.service, concurrency=4).run(rows)
+    first = await BatchRunner(stack.service, concurrency=4).run(
+        rows, summary=BatchSummary(keep_all=True)
+    )
 
     assert first.done == len(rows) and not first.interrupted
     applied_first: dict[str, bool] = {}
@@ -315,7 +317,9 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
     # and is not sent; what provably did not (error) is sent once more; an unknown cancel may
     # still take effect inside its window, so it holds its order and nothing is sent.
     cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
-    second = await BatchRunner(stack.service, concurrency=4).run(rows)
+    second = await BatchRunner(stack.service, concurrency=4).run(
+        rows, summary=BatchSummary(keep_all=True)
+    )
     for result in second.results:
         key = result.row.request.provider
         if outcome_first[key] is UNKNOWN:
@@ -337,7 +341,9 @@ async def test_batch_under_fault_then_resumed_applies_each_cancel_once(
         assert wait.total_seconds() <= SEND_BUDGET_TIMEOUTS * TIMEOUT_S + SETTLE_S
         await asyncio.sleep(max(0.0, wait.total_seconds()) + 0.05)
     cancels = {key: RequestCounter(stack.server, key, ["cancel"]) for key in BUILTIN_PROVIDERS}
-    third = await BatchRunner(stack.service, concurrency=4).run(rows)
+    third = await BatchRunner(stack.service, concurrency=4).run(
+        rows, summary=BatchSummary(keep_all=True)
+    )
     for result in third.results:
         key = result.row.request.provider
         assert applied(stack.server, key, result.row.request.order_id)

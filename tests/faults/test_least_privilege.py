@@ -13,7 +13,7 @@ import pytest
 
 from tui.cli import exit_codes
 from tui.cli.main import run
-from tui.core.batch import BatchPlan, BatchRow, BatchRunner
+from tui.core.batch import BatchPlan, BatchRow, BatchRunner, BatchSummary
 from tui.core.domain import CancelRequest
 from tui.core.journal import SqliteStore
 from tui.core.settings import ProviderSettings, load_settings
@@ -105,7 +105,7 @@ async def test_batch_runner_preflight_refuses_read_only_rows(make_stack: StackFa
     plan = runner.preflight(BatchPlan(rows=rows))
     assert [e.line_no for e in plan.errors] == [1]
     assert "read-only" in plan.errors[0].message
-    summary = await runner.run(plan.rows)
+    summary = await runner.run(plan.rows, summary=BatchSummary(keep_all=True))
     assert [r.row.line_no for r in summary.results] == [2]
     assert seen.seen == 1
     assert not applied(stack.server, "pattern", OPEN_ORDER["pattern"])

@@ -126,13 +126,33 @@ def test_with_the_lab_ca_as_ca_bundle_every_provider_connects(
 def test_a_ca_bundle_adds_to_the_default_cas(lab_ca: trustme.CA, tmp_path: Path) -> None:
     bundle = tmp_path / "lab-ca.pem"
     lab_ca.cert_pem.write_to_path(str(bundle))
-    context = tls_verify(Settings(ca_bundle=bundle))
+    context = tls_verify(settings_on("https://lab.test", ca_bundle=bundle))
     assert isinstance(context, ssl.SSLContext)
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
     subjects = [dict(x[0] for x in ca["subject"]) for ca in context.get_ca_certs()]
     assert any(s.get("organizationName") == "Stopline test lab CA" for s in subjects)
     assert len(subjects) > 10, "the lab's CA replaced the public ones"
-    assert tls_verify(Settings()) is True
+
+
+def test_every_provider_shares_one_context_built_only_for_https(
+    https_root: str, lab_ca: trustme.CA, tmp_path: Path
+) -> None:
+    from tui.core.providers.factory import build_provider
+
+    bundle = tmp_path / "lab-ca.pem"
+    lab_ca.cert_pem.write_to_path(str(bundle))
+    secure = settings_on(https_root, ca_bundle=bundle)
+    contexts = {
+        id(build_provider(key, secure).http.client._transport._pool._ssl_context)  # type: ignore[attr-defined]
+        for key in secure.enabled_providers()
+    }
+    assert contexts == {id(tls_verify(secure))} and len(secure.enabled_providers()) == 4
+    # Only http:// URLs (the demo sandbox, a lab on loopback): no CA is loaded at all, and
+    # the context trusts nothing, so an https URL slipped in is refused, never unverified.
+    plain = settings_on(https_root.replace("https://", "http://"))
+    context = tls_verify(plain)
+    assert context.get_ca_certs() == [] and context.cert_store_stats()["x509_ca"] == 0
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
 
 
 def test_a_missing_ca_bundle_is_a_config_error(tmp_path: Path) -> None:

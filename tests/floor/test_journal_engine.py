@@ -11,6 +11,7 @@ from postgres_cluster import PostgresCluster
 
 from tui.core.domain import CancelOutcome, CancelRequest, Line, Order, Outcome
 from tui.core.journal import Holder
+from tui.core.journal.history import each_attempt
 from tui.core.journal.postgres import PostgresJournal
 from tui.core.journal.rows import OVERRULED_WARNING
 
@@ -142,6 +143,22 @@ async def test_a_late_answer_overrules_not_applied_and_finish_only_shortens_a_le
         again = await journal.get(attempt_id)
         assert again is not None and again.outcome is Outcome.COMPLETE
         assert again.warnings[-1].startswith("a late answer came")
+    finally:
+        await journal.aclose()
+
+
+async def test_pages_of_the_shared_journal_join_up_to_one_query(
+    cluster: PostgresCluster, database: str
+) -> None:
+    journal = PostgresJournal(cluster.url("stopline_owner", database))
+    try:
+        for n in range(9):
+            await sent(journal, f"O-{n % 4}", Outcome.COMPLETE)
+        since = datetime(2000, 1, 1, tzinfo=UTC)
+        for filters in ({}, {"since": since}, {"order_id": "O-1"}):
+            whole = await journal.attempts(None, **filters)  # type: ignore[arg-type]
+            paged = [a async for a in each_attempt(journal, page=2, **filters)]  # type: ignore[arg-type]
+            assert [a.id for a in paged] == [a.id for a in whole] and len(whole) >= 2
     finally:
         await journal.aclose()
 

@@ -1,7 +1,9 @@
 """``stopline`` without a command: the console.
 
 The first frame comes first: only the app and its first screen are imported here; settings,
-the demo sandbox and the service are opened in a thread once the lookup screen is drawn.
+the demo sandbox and the service are opened in a thread once the lookup screen is drawn, and
+the demo sandbox starts serving only once the providers are shown (its address is taken
+before, so a look-up typed meanwhile waits for it).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ def run_console(demo: bool, read_only: bool) -> int:
     def open_runtime():  # type: ignore[no-untyped-def]
         from tui.runtime import open_runtime as _open
 
-        return _open(demo=demo, read_only=read_only)
+        return _open(demo=demo, read_only=read_only, defer_sandbox=True)
 
     app = StoplineApp(open_runtime, demo=demo, read_only=read_only)
     app.run()

@@ -8,6 +8,8 @@ demo journal is found from the settings alone). Kept light at import time; the w
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from tui.core.journal.fields import PUBLIC as PUBLIC_FIELDS
@@ -97,13 +99,13 @@ def journal_path_for(settings: Settings, demo: bool) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import sys
 
     from tui.cli import exit_codes
     from tui.cli.commands import check_provider
     from tui.cli.failure import fail
     from tui.core.identifiers import InvalidInput, validate_identifier
-    from tui.core.journal import JournalError, SqliteJournal, parse_since
+    from tui.core.journal import AttemptJournal, JournalError, SqliteJournal, parse_since
+    from tui.core.journal.history import each_attempt
     from tui.core.settings import load_settings
     from tui.runtime import open_journal
 
@@ -117,45 +119,61 @@ def run(args: argparse.Namespace) -> int:
     demo = demo_journal_wanted(settings, args.demo)
     path = journal_path_for(settings, args.demo)
     shared = settings.journal_url is not None and not demo
-    attempts: list[Attempt] = []
+    where = "shared" if shared else str(path)
+    filters: dict[str, Any] = {
+        "provider": provider,
+        "order_id": order_id,
+        "since": since,
+        "outcome": args.outcome,
+        "open_only": args.open,
+    }
+    exists = shared or path.exists()  # reading never creates a local journal
 
-    async def read() -> list[Attempt]:
+    async def read(use: Callable[[AttemptJournal], Awaitable[None]]) -> None:
         journal = open_journal(settings) if shared else SqliteJournal.open(path)
         try:
-            return await journal.attempts(
-                limit=args.limit,
-                provider=provider,
-                order_id=order_id,
-                since=since,
-                outcome=args.outcome,
-                open_only=args.open,
-            )
+            await use(journal)
         finally:
             await journal.aclose()
 
-    if shared or path.exists():  # reading never creates a local journal
+    if args.json or args.csv:
+        # Streamed: each attempt is written as it is read, a page at a time, so a journal
+        # of a million attempts takes no more memory than one of fifty.
+        writer = JsonWriter(where) if args.json else CsvWriter(where)
+        writer.begin()
+
+        async def stream(journal: AttemptJournal) -> None:
+            async for attempt in each_attempt(journal, limit=args.limit, **filters):
+                writer.write(attempt)
+
         try:
-            attempts = asyncio.run(read())
+            if exists:
+                asyncio.run(read(stream))
         except JournalError as exc:
             return fail(exit_codes.FAILURE, str(exc))
-    where = "shared" if shared else str(path)
+        finally:
+            writer.end()
+        return exit_codes.OK
 
-    if args.json:
-        from tui.cli.render import print_json
+    attempts: list[Attempt] = []
 
-        print_json([public_row(attempt, where) for attempt in attempts])
-    elif args.csv:
-        write_csv(attempts, sys.stdout, where)
+    async def collect(journal: AttemptJournal) -> None:
+        attempts.extend(await journal.attempts(args.limit, **filters))
+
+    if exists:
+        try:
+            asyncio.run(read(collect))
+        except JournalError as exc:
+            return fail(exit_codes.FAILURE, str(exc))
+    from tui.cli.render import console, t
+
+    out = console()
+    if demo:
+        sys.stderr.write(f"stopline: DEMO journal ({path})\n")
+    if not attempts:
+        out.print(t("No attempts recorded" + (" that match." if _filtered(args) else ".")))
     else:
-        from tui.cli.render import console, t
-
-        out = console()
-        if demo:
-            sys.stderr.write(f"stopline: DEMO journal ({path})\n")
-        if not attempts:
-            out.print(t("No attempts recorded" + (" that match." if _filtered(args) else ".")))
-        else:
-            out.print(history_table(attempts, where))
+        out.print(history_table(attempts, where))
     return exit_codes.OK
 
 
@@ -208,13 +226,55 @@ def csv_cells(attempt: Attempt, journal: str) -> list[str]:
     return [csv_safe("" if flat.get(name) is None else flat[name]) for name in CSV_FIELDS]
 
 
-def write_csv(attempts: list[Attempt], file: Any, journal: str) -> None:
+def write_csv(attempts: Iterable[Attempt], file: Any, journal: str) -> None:
     import csv
 
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for attempt in attempts:
         writer.writerow(csv_cells(attempt, journal))
+
+
+class JsonWriter:
+    """``--json``: one JSON list, written an attempt at a time (the same bytes as dumping
+    the whole list at once)."""
+
+    def __init__(self, journal: str) -> None:
+        self.journal = journal
+        self.count = 0
+
+    def begin(self) -> None:
+        sys.stdout.write("[")
+
+    def write(self, attempt: Attempt) -> None:
+        import json
+
+        sys.stdout.write(", " if self.count else "")
+        sys.stdout.write(json.dumps(public_row(attempt, self.journal), ensure_ascii=False))
+        self.count += 1
+
+    def end(self) -> None:
+        sys.stdout.write("]\n")
+        sys.stdout.flush()
+
+
+class CsvWriter:
+    """``--csv``: the header, then a row an attempt, as each is read."""
+
+    def __init__(self, journal: str) -> None:
+        import csv
+
+        self.journal = journal
+        self._csv = csv.writer(sys.stdout, lineterminator="\n")
+
+    def begin(self) -> None:
+        self._csv.writerow(CSV_FIELDS)
+
+    def write(self, attempt: Attempt) -> None:
+        self._csv.writerow(csv_cells(attempt, self.journal))
+
+    def end(self) -> None:
+        sys.stdout.flush()
 
 
 def history_table(attempts: list[Attempt], journal: str) -> Table:

@@ -84,7 +84,20 @@ class Redactor:
         """A copy of ``model`` (an outcome, an order) with every text field redacted."""
         if not self._ordered:
             return model
-        return type(model).model_validate(self._walk(model.model_dump()))
+        dumped = model.model_dump()
+        if not self._touches(dumped):
+            return model  # nothing to remove: the model as it is (no copy to validate)
+        return type(model).model_validate(self._walk(dumped))
+
+    def _touches(self, value: Any) -> bool:
+        """Whether :meth:`text` could change any string in ``value``: a secret occurs in
+        one, or one ends with ``…`` (a cut that may hide the start of a secret)."""
+        texts: list[str] = []
+        _strings(value, texts)
+        if any(text.endswith("…") for text in texts):
+            return True
+        joined = "\x00".join(texts)
+        return any(secret in joined for secret in self._ordered)
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -94,6 +107,19 @@ class Redactor:
         if isinstance(value, list | tuple):
             return type(value)(self._walk(v) for v in value)
         return value
+
+
+def _strings(value: Any, into: list[str]) -> None:
+    """Every string in ``value`` (a dumped model), keys included."""
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _strings(key, into)
+            _strings(item, into)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, into)
 
 
 PROCESS = Redactor(shared=False)

@@ -260,9 +260,11 @@ class StoplineService:
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
+        """Newest first; ``after``: the page that follows that attempt."""
         return await self._journal.attempts(
-            limit, provider, order_id, since, outcome, open_only=open_only
+            limit, provider, order_id, since, outcome, open_only=open_only, after=after
         )
 
     async def attempt(self, attempt_id: int) -> Attempt | None:

@@ -35,6 +35,18 @@ def clean(value: object, *, max_chars: int = MAX_FIELD_CHARS, keep_newlines: boo
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if not text.isprintable():
+        # Every escape sequence starts with a control character, and isprintable() is
+        # False for every character of the categories dropped: text that passes that one
+        # check (in C) — nearly all of it — has nothing to remove.
+        text = _scrub(text, keep_newlines)
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + "…"
+    return text
+
+
+def _scrub(text: str, keep_newlines: bool) -> str:
+    """Escape sequences and control characters out, a character at a time."""
     text = _ESCAPE_SEQUENCE.sub("", text)
     out: list[str] = []
     for char in text:
@@ -46,10 +58,7 @@ def clean(value: object, *, max_chars: int = MAX_FIELD_CHARS, keep_newlines: boo
             continue
         else:
             out.append(char)
-    result = "".join(out)
-    if len(result) > max_chars:
-        result = result[: max_chars - 1] + "…"
-    return result
+    return "".join(out)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

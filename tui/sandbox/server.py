@@ -46,10 +46,11 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._sandbox: Sandbox | None = None
         self._failure: BaseException | None = None
+        self._sock: socket.socket | None = None
 
     @property
     def root_url(self) -> str:
-        """`http://127.0.0.1:PORT` once started."""
+        """`http://127.0.0.1:PORT` once bound (or started)."""
         if self._root_url is None:
             raise SandboxError("the sandbox is not running; call start() first")
         return self._root_url
@@ -66,20 +67,14 @@ class SandboxServer:
             raise SandboxError("the sandbox is not running; call start() first")
         return self._sandbox
 
-    def start(self) -> str:
-        """Start serving and return the root URL once the port accepts connections.
+    def bind(self) -> str:
+        """Take the address and listen on it, without serving yet: the root URL is known at
+        once, and connections made before :meth:`start` wait in the listen queue (a console
+        can show its providers before the sandbox has even been imported).
 
-        Raises `OSError` if the address cannot be bound, `SandboxError` if uvicorn fails."""
-        if self.running:
-            return self.root_url
-        began = time.perf_counter()
-        import uvicorn  # imported here: kept out of import time
-
-        from .app import build_app
-        from .faults import install_log_filter
-
-        app, sandbox = build_app(self.config)
-        install_log_filter()
+        Raises `OSError` if the address cannot be bound."""
+        if self._root_url is not None:
+            return self._root_url
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when
         # the listening socket says so, and without it every response stalls ~40 ms (Nagle
@@ -88,10 +83,34 @@ class SandboxServer:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
+            sock.listen(128)
         except OSError:
             sock.close()
             raise  # e.g. EADDRINUSE: callers report `strerror` as it is
         port = sock.getsockname()[1]
+        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
+        self._sock = sock
+        self._root_url = f"http://{host}:{port}"
+        return self._root_url
+
+    def start(self) -> str:
+        """Start serving (binding first, if :meth:`bind` was not called) and return the root
+        URL once the port accepts connections.
+
+        Raises `OSError` if the address cannot be bound, `SandboxError` if uvicorn fails."""
+        if self.running:
+            return self.root_url
+        began = time.perf_counter()
+        root = self.bind()
+        sock = self._sock
+        assert sock is not None
+        import uvicorn  # imported here: kept out of import time
+
+        from .app import build_app
+        from .faults import install_log_filter
+
+        app, sandbox = build_app(self.config)
+        install_log_filter()
         config = uvicorn.Config(
             app,
             log_level="warning",
@@ -115,6 +134,7 @@ class SandboxServer:
             finally:
                 loop.close()
 
+        port = sock.getsockname()[1]
         thread = threading.Thread(target=serve, name=f"stopline-sandbox:{port}", daemon=True)
         self._server, self._loop, self._thread, self._sandbox = server, loop, thread, sandbox
         thread.start()
@@ -125,15 +145,18 @@ class SandboxServer:
                 sock.close()
                 raise SandboxError(f"the sandbox did not start: {self._failure!r}")
             time.sleep(0.002)
-        host = f"[{self.host}]" if family == socket.AF_INET6 else self.host
-        self._root_url = f"http://{host}:{port}"
         self.start_seconds = time.perf_counter() - began
-        return self._root_url
+        return root
 
     def stop(self) -> None:
-        """Stop serving; calls held by a `timeout` fault are released first."""
+        """Stop serving; calls held by a `timeout` fault are released first. An address
+        bound but never served is given back."""
         server, loop, thread, sandbox = self._server, self._loop, self._thread, self._sandbox
         if server is None or thread is None:
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+                self._root_url = None
             return
         if loop is not None and sandbox is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed in between
@@ -145,13 +168,16 @@ class SandboxServer:
             thread.join(STOP_TIMEOUT_S)
         self._server = self._loop = self._thread = None
         self._root_url = None
+        self._sock = None
 
     def settings_env(self) -> dict[str, str]:
         """The `STOPLINE_*` variables that point Stopline's clients at this sandbox: each
-        simulator's own."""
+        simulator's own (known once bound; the server need not run yet)."""
+        from .providers import load
+
         root = self.root_url
         env: dict[str, str] = {}
-        for simulator in self.sandbox.simulators:
+        for simulator in load(self.config.providers):
             env.update(simulator.settings_env(root, self.config))
         return env
 

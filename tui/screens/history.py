@@ -1,16 +1,18 @@
 """``h``: the journal's cancel attempts, newest first — filter, detail, re-check.
 
-The journal is read in a thread (another Stopline process may hold its lock for a moment);
-rows are prepared there too. ``r`` settles an ``unknown`` attempt, or confirms an initiated
-one, by looking the order up (``service.recheck``): it never sends a cancel. Every journal
-value reaches the screen through ``clean`` as plain ``Text`` or plain table cells.
+The journal is read off the event loop (another Stopline process may hold its lock for a
+moment), a page at a time: the newest page shows at once and the rest follow, so the screen
+opens as fast on a journal of a million attempts as on an empty one. A row's cells are made
+when it is drawn, and the filter's text when a filter is first typed. ``r`` settles an
+``unknown`` attempt, or confirms an initiated one, by looking the order up
+(``service.recheck``): it never sends a cancel. Every journal value reaches the screen
+through ``clean`` as plain ``Text`` or plain table cells.
 
 One idea, kept whole: the history screen (its rows and detail live beside it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,8 +43,8 @@ from tui.screens.history_rows import (
     outcome_word,
 )
 from tui.themes import tones
-from tui.widgets.fasttable import ToneTable, preload
 from tui.widgets.fields import FieldLeft, TextField
+from tui.widgets.rowtable import RowTable
 from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
 
@@ -51,11 +53,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("stopline.console")
 
+FIRST_PAGE = 100
+"""Attempts read before the screen shows them; the rest follow in pages of PAGE."""
+PAGE = 1_000
 
 
-
-
-class HistoryTable(ToneTable):
+class HistoryTable(RowTable):
     """The attempts; ``enter`` opens the highlighted one's detail (``RowSelected``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,6 +70,19 @@ class HistoryTable(ToneTable):
             tooltip="Show everything recorded about the highlighted attempt",
         ),
     ]
+
+
+class _ShownRows:
+    """The table's rows: the attempts the filter shows, their cells made when drawn."""
+
+    def __init__(self, screen: HistoryScreen) -> None:
+        self.screen = screen
+
+    def __len__(self) -> int:
+        return len(self.screen.shown_rows)
+
+    def cells(self, index: int) -> list[str]:
+        return self.screen.cells_of(self.screen.shown_rows[index])
 
 
 class HistoryScreen(Screen[None]):
@@ -116,15 +132,24 @@ class HistoryScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.attempts: list[Attempt] = []
-        self.cells: list[list[str]] = []
+        self.flying: list[bool] = []
+        """Whether each attempt was in flight when read."""
+        self._cells: dict[int, list[str]] = {}
+        """Cells of the attempts drawn so far, by index into ``attempts``."""
         self.haystacks: list[str] = []
+        """What the filter searches, made for every attempt when a filter is first typed."""
         self.shown_rows: list[int] = []
         """Indexes into ``attempts`` of the rows shown, in table order."""
         self.loaded = False
+        self.complete = False
+        """Every page read (up to HISTORY_LIMIT)."""
         self.problem: str | None = None
         self.checking: set[int] = set()
         self.recheck_notes: dict[int, tuple[str, bool]] = {}
         """Attempt id → what its latest re-check here found (and whether it failed)."""
+        self._early: dict[int, Attempt] = {}
+        """Attempts written on the floor before their page was read, by id (the page takes
+        the newer version)."""
         self._table: HistoryTable | None = None
         self._key_state: tuple[bool | None, ...] = ()
 
@@ -176,25 +201,26 @@ class HistoryScreen(Screen[None]):
         self.read_journal()
 
     @work(exclusive=True, group="history-read", exit_on_error=False)
-    async def read_journal(self) -> None:
+    async def read_journal(self, after: Attempt | None = None) -> None:
+        """One page: the newest FIRST_PAGE attempts, or the PAGE after ``after``. The next
+        page is asked for once this one is on screen (see :meth:`_loaded`), so reading the
+        rest never competes with drawing the first."""
         service = self.stopline.service
         assert service is not None
+        size = FIRST_PAGE if after is None else min(PAGE, HISTORY_LIMIT - len(self.attempts))
         try:
-            # The table's measuring module takes ~0.1 s to import: not on the loop.
-            await asyncio.to_thread(preload)
-            attempts: list[Attempt] = await service.attempts(limit=HISTORY_LIMIT)
-            flying = [service.in_flight(a) for a in attempts]
-            cells, stacks = await asyncio.to_thread(
-                lambda: (
-                    [attempt_cells(a, f) for a, f in zip(attempts, flying, strict=True)],
-                    [haystack(a, f) for a, f in zip(attempts, flying, strict=True)],
-                )
-            )
+            page: list[Attempt] = await service.attempts(limit=size, after=after)
+            flying = [service.in_flight(a) for a in page]
         except Exception as exc:
             log.exception("reading the journal failed")
-            self.post_message(msg.HistoryLoaded([], [], [], error=f"{type(exc).__name__}: {exc}"))
+            if after is None:
+                self.post_message(msg.HistoryLoaded([], [], error=f"{type(exc).__name__}: {exc}"))
+            else:  # what was read stays
+                self.post_message(msg.HistoryLoaded([], [], first=False, complete=True))
             return
-        self.post_message(msg.HistoryLoaded(attempts, cells, stacks))
+        read = len(page) + (0 if after is None else len(self.attempts))
+        complete = len(page) < size or read >= HISTORY_LIMIT
+        self.post_message(msg.HistoryLoaded(page, flying, first=after is None, complete=complete))
 
     @on(msg.HistoryLoaded)
     def _loaded(self, message: msg.HistoryLoaded) -> None:
@@ -205,12 +231,63 @@ class HistoryScreen(Screen[None]):
             self._refresh_status()
             return
         self.problem = None
-        self.attempts, self.cells, self.haystacks = (
-            message.attempts,
-            message.cells,
-            message.haystacks,
-        )
-        self.apply_filter()
+        self.complete = message.complete
+        if not message.complete and message.attempts:
+            last = message.attempts[-1]
+            self.call_after_refresh(lambda: self.read_journal(last))
+        if message.first:
+            self.attempts, self.flying = list(message.attempts), list(message.in_flight)
+            self._cells.clear()
+            self.haystacks = []
+            self._early.clear()
+            self.apply_filter()
+            return
+        start = len(self.attempts)
+        self.attempts.extend(message.attempts)
+        self.flying.extend(message.in_flight)
+        if self._early:
+            self._take_early(start)
+        query = self.filter_input.value.strip()
+        added = range(start, len(self.attempts))
+        if query:
+            self._make_haystacks()
+            self.shown_rows.extend(i for i in added if matches(self.haystacks[i], query))
+        else:
+            self.shown_rows.extend(added)
+        if self._table is not None:
+            self._table.rows_changed()
+        elif self.shown_rows:
+            self.apply_filter()
+        self._refresh_status()
+
+    def _later_news(self, attempt: Attempt) -> None:
+        """Keep ``attempt``, written on the floor, for the page that will bring it."""
+        known = self._early.get(attempt.id)
+        if known is None or known.version <= attempt.version:
+            self._early[attempt.id] = attempt
+
+    def _take_early(self, start: int) -> None:
+        """The attempts read from ``start`` on, each in its newest version seen."""
+        service = self.stopline.service
+        for index in range(start, len(self.attempts)):
+            newer = self._early.pop(self.attempts[index].id, None)
+            if newer is not None and newer.version > self.attempts[index].version:
+                self.attempts[index] = newer
+                self.flying[index] = service.in_flight(newer) if service is not None else False
+        if self.complete:
+            self._early.clear()
+
+    def cells_of(self, index: int) -> list[str]:
+        """The cells of attempt ``index``, made the first time its row is drawn."""
+        cells = self._cells.get(index)
+        if cells is None:
+            cells = attempt_cells(self.attempts[index], self.flying[index])
+            self._cells[index] = cells
+        return cells
+
+    def _make_haystacks(self) -> None:
+        for index in range(len(self.haystacks), len(self.attempts)):
+            self.haystacks.append(haystack(self.attempts[index], self.flying[index]))
 
     # -- showing -----------------------------------------------------------------------------
 
@@ -229,6 +306,7 @@ class HistoryScreen(Screen[None]):
         keep = self.highlighted()
         query = self.filter_input.value.strip()
         if query:
+            self._make_haystacks()
             self.shown_rows = [i for i, text in enumerate(self.haystacks) if matches(text, query)]
         else:
             self.shown_rows = list(range(len(self.attempts)))
@@ -240,18 +318,19 @@ class HistoryScreen(Screen[None]):
             return
         self.query_one("#history-note", Static).display = False
         had_focus = self._table is not None and self._table.has_focus
-        if self._table is not None:
-            self._table.remove()
-        shown = [self.cells[i] for i in self.shown_rows]
-        self._table = HistoryTable(
-            COLUMNS,
-            shown,
-            tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
-            column_widths=fit_widths(self.size.width, shown),
-            max_column_content_width=None,
-            classes="history-table",
-        )
-        self.query_one("#history-body").mount(self._table)
+        widths = fit_widths(self.size.width, self._measured())
+        if self._table is None:
+            self._table = HistoryTable(
+                COLUMNS,
+                _ShownRows(self),
+                widths=widths,
+                tone_columns={OUTCOME_COLUMN: WORD_TONE.get},
+                classes="history-table",
+            )
+            self.query_one("#history-body").mount(self._table)
+        else:
+            self._table.set_widths(widths)
+            self._table.set_source(_ShownRows(self))
         if keep is not None:
             row = next(
                 (n for n, i in enumerate(self.shown_rows) if self.attempts[i].id == keep.id), 0
@@ -262,6 +341,16 @@ class HistoryScreen(Screen[None]):
             self._table.focus()
         self.call_after_refresh(self._show_row)
         self._refresh_keys()
+
+    def _measured(self) -> list[list[str]]:
+        """The rows the columns are fitted to: the first screenful shown, whose cells are
+        made to be drawn anyway (a later row wider than its column is cut there, and the
+        line under the table shows it whole)."""
+        return [self.cells_of(i) for i in self.shown_rows[: max(1, self.size.height)]]
+
+    def on_resize(self) -> None:
+        if self._table is not None and self.shown_rows:
+            self._table.set_widths(fit_widths(self.size.width, self._measured()))
 
     def _refresh_status(self) -> None:
         status = self.query_one("#history-status", Static)
@@ -276,6 +365,8 @@ class HistoryScreen(Screen[None]):
         else:
             more = " (the newest)" if total >= HISTORY_LIMIT else ""
             text.append(f"{total} attempt{'s' if total != 1 else ''}{more}, newest first")
+        if not self.complete:
+            text.append(" · reading more…", style="dim")
         unknown = sum(1 for i in self.shown_rows if self.attempts[i].outcome is Outcome.UNKNOWN)
         if unknown:
             text.append(" · ")
@@ -294,7 +385,7 @@ class HistoryScreen(Screen[None]):
             return None
         return self.attempts[self.shown_rows[row]]
 
-    @on(ToneTable.RowHighlighted, ".history-table")
+    @on(RowTable.RowHighlighted, ".history-table")
     def _row_highlighted(self) -> None:
         self._show_row()
         self._refresh_keys()
@@ -328,7 +419,7 @@ class HistoryScreen(Screen[None]):
             text.append(t(words, max_chars=300))
         line.update(text)
 
-    @on(ToneTable.RowSelected, ".history-table")
+    @on(RowTable.RowSelected, ".history-table")
     def _row_selected(self) -> None:
         self.action_detail()
 
@@ -490,28 +581,44 @@ class HistoryScreen(Screen[None]):
         for attempt in attempts:  # one attempt may come several times in a burst
             if attempt.id not in newest or newest[attempt.id].version <= attempt.version:
                 newest[attempt.id] = attempt
+        oldest = self.attempts[-1].id if self.attempts else None
         fresh: list[Attempt] = []
         for attempt in newest.values():
             index = where.get(attempt.id)
             if attempt.state.value == "withdrawn":
                 continue
             if index is None:
+                if not self.complete and oldest is not None and attempt.id < oldest:
+                    self._later_news(attempt)  # its page is yet to be read
+                    continue
                 fresh.append(attempt)
                 continue
             if attempt.version < self.attempts[index].version:
                 continue
             flying = service.in_flight(attempt) if service is not None else False
             self.attempts[index] = attempt
-            self.cells[index] = attempt_cells(attempt, flying)
-            self.haystacks[index] = haystack(attempt, flying)
+            self.flying[index] = flying
+            self._cells.pop(index, None)
+            if index < len(self.haystacks):
+                self.haystacks[index] = haystack(attempt, flying)
         if fresh:
             fresh.sort(key=lambda a: a.id, reverse=True)
             flags = [service.in_flight(a) if service is not None else False for a in fresh]
+            count = len(fresh)
             self.attempts[:0] = fresh
-            self.cells[:0] = [attempt_cells(a, f) for a, f in zip(fresh, flags, strict=True)]
-            self.haystacks[:0] = [haystack(a, f) for a, f in zip(fresh, flags, strict=True)]
-            del self.attempts[HISTORY_LIMIT:], self.cells[HISTORY_LIMIT:]
+            self.flying[:0] = flags
+            # Cells are kept by index: every row drawn so far moved down by ``count``.
+            self._cells = {
+                index + count: cells
+                for index, cells in self._cells.items()
+                if index + count < HISTORY_LIMIT
+            }
+            if self.haystacks:  # made for a prefix of the attempts: still one
+                self.haystacks[:0] = [haystack(a, f) for a, f in zip(fresh, flags, strict=True)]
+            del self.attempts[HISTORY_LIMIT:], self.flying[HISTORY_LIMIT:]
             del self.haystacks[HISTORY_LIMIT:]
         self.apply_filter()
+        if self._table is not None:
+            self._table.rows_changed(redraw=True)
 
 

@@ -27,7 +27,7 @@ WIDTHS = [11, 11, 24, 9, 60, 14, 5, 4]
 
 def fit_widths(available: int, rows: list[list[str]] | None = None) -> list[int]:
     """Column widths with the reason filling the screen after time, provider, order and
-    outcome, each as wide as its widest cell shown (operator, conf. and HTTP follow the
+    outcome, each as wide as its widest cell in ``rows`` (operator, conf. and HTTP follow the
     reason, scrolled to when the screen is narrow; the line under the table shows the
     highlighted attempt whole)."""
     widths = list(WIDTHS)

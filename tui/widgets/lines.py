@@ -5,9 +5,9 @@ The columns are fitted to the pane: the last one, the verdict with its reason, t
 the others leave; a reason cut there is written out in full under the table. A provider
 whose look-up names lines in its own way says so there too (Pattern's sub-orders).
 
-Backed by ``textual-fastdatatable`` (Arrow), which stays fast for thousands of lines; it is
-imported on first use, never for the first frame. Cells are plain cleaned strings and the
-table renders them without markup, so provider text shows literally.
+A :class:`~tui.widgets.rowtable.RowTable`: thousands of lines cost what a few do, as only
+the lines in view are drawn. Cells are plain cleaned strings, never read as markup, so
+provider text shows literally.
 """
 
 from __future__ import annotations
@@ -77,16 +77,6 @@ def fit(natural: list[int], available: int) -> list[int]:
     return widths
 
 
-def cut_to(row: list[str], widths: list[int]) -> list[str]:
-    """``row`` with every cell that is wider than its column ending in ``…``."""
-    from rich.cells import cell_len, set_cell_size
-
-    return [
-        cell if cell_len(cell) <= width else set_cell_size(cell, max(0, width - 1)) + "…"
-        for cell, width in zip(row, widths, strict=True)
-    ]
-
-
 def tone_of(value: str) -> str | None:
     from tui.core.vocabulary import LineState
 
@@ -94,11 +84,6 @@ def tone_of(value: str) -> str | None:
         if value == state.value or value.startswith(f"{state.value}:"):
             return state.tone
     return None
-
-
-def preload() -> None:
-    """Import the table's modules ahead of need (called from a thread after the first frame)."""
-    import tui.widgets.fasttable  # noqa: F401
 
 
 class LinesPane(Vertical):
@@ -169,20 +154,23 @@ class LinesPane(Vertical):
         return max(40, width - 1)  # the vertical scrollbar
 
     def _build(self) -> None:
-        from tui.widgets.fasttable import ToneTable
+        """The table at the widths the pane allows (at a new width, the same table with
+        new widths: the cursor stays where it was)."""
+        from tui.widgets.rowtable import ListRows, RowTable
 
         widths = fit(self._natural, self._available())
         self._widths = widths
-        self._drop_table()
-        self._table = ToneTable(
-            COLUMNS,
-            [cut_to(row, widths) for row in self._rows],
-            tone_columns={VERDICT: tone_of},
-            column_widths=widths,
-            max_column_content_width=None,
-            classes="lines-table",
-        )
-        self.mount(self._table, before=self._note)
+        if self._table is not None:
+            self._table.set_widths(widths)
+        else:
+            self._table = RowTable(
+                COLUMNS,
+                ListRows(self._rows),
+                widths=widths,
+                tone_columns={VERDICT: tone_of},
+                classes="lines-table",
+            )
+            self.mount(self._table, before=self._note)
         self._note.update(self._notes(widths[VERDICT]))
 
     def _drop_table(self) -> None:

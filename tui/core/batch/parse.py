@@ -56,16 +56,53 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 # -- parsing ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class BatchRow:
-    """One valid row: the request to send and the file line it came from."""
+    """One valid row: the request to send and the file line it came from.
 
-    line_no: int
-    request: CancelRequest
+    A batch holds every row until it ends (up to MAX_ROWS), so a row keeps its request's
+    values in slots of its own (~100 bytes, beside the order id) and makes the (already
+    validated) request again when asked for it, rather than keeping a model (~700 bytes)."""
+
+    __slots__ = ("items", "line_no", "operator", "order_id", "provider", "reason", "reason_code")
+
+    def __init__(self, line_no: int, request: CancelRequest) -> None:
+        self.line_no = line_no
+        self.provider = request.provider
+        self.order_id = request.order_id
+        self.reason = request.reason
+        self.reason_code = request.reason_code
+        self.items = request.items
+        self.operator = request.operator
+
+    @property
+    def request(self) -> CancelRequest:
+        # The values were validated when the row was made: only the model is rebuilt.
+        return CancelRequest.model_construct(
+            provider=self.provider,
+            order_id=self.order_id,
+            reason=self.reason,
+            reason_code=self.reason_code,
+            items=self.items,
+            operator=self.operator,
+        )
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.request.provider, self.request.order_id)
+        return (self.provider, self.order_id)
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BatchRow):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return f"BatchRow({self.line_no}, {self.request!r})"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ stay in the journal as ``sent``, i.e. unknown, for the next run to reconcile.
 from __future__ import annotations
 
 import asyncio
+import heapq
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -132,23 +133,42 @@ class BatchResult:
         }
 
 
+ATTENTION_LIMIT = 1_000
+"""Rows that are not complete a summary keeps for the final report (the first by line
+number); every row's result is streamed (``--json``, the journal) rather than kept."""
+
+
 @dataclass
 class BatchSummary:
-    """Counts of a run, kept as results arrive (never recounted)."""
+    """Counts of a run, kept as results arrive (never recounted), and the few rows the
+    final report lists: memory stays flat however many rows a batch has."""
 
     total: int = 0
     """Valid rows in the run."""
     bad_rows: int = 0
-    results: list[BatchResult] = field(default_factory=list)
     interrupted: bool = False
     counts: Counter[RowStatus] = field(default_factory=Counter)
     """Rows by :attr:`BatchResult.status`."""
+    done: int = 0
+    """Rows finished."""
     skipped: int = 0
     unconfirmed: int = 0
+    keep_all: bool = False
+    """Keep every result in :attr:`results` (the console shows and exports each row)."""
+    results: list[BatchResult] = field(default_factory=list)
+    """Every result, in the order they arrived — only with ``keep_all``."""
+    attention_limit: int = ATTENTION_LIMIT
+    attention_left_out: int = 0
+    """Rows not complete beyond :attr:`attention_limit`, counted but not kept."""
+    _attention: list[tuple[int, int, BatchResult]] = field(default_factory=list, repr=False)
+    """A heap of the kept rows that are not complete: (-line number, arrival, result)."""
 
     def add(self, result: BatchResult) -> None:
-        self.results.append(result)
-        self.counts[result.status] += 1
+        self.done += 1
+        status = result.status
+        self.counts[status] += 1
+        if self.keep_all:
+            self.results.append(result)
         if result.skipped:
             self.skipped += 1
         outcome = result.outcome
@@ -159,10 +179,25 @@ class BatchSummary:
             and not outcome.confirmed
         ):
             self.unconfirmed += 1
+        if status is not RowStatus.COMPLETE:
+            self._keep_for_report(result)
+
+    def _keep_for_report(self, result: BatchResult) -> None:
+        """Keep the ``attention_limit`` rows with the lowest line numbers (a bounded
+        heap: the one with the highest line number kept is the first to go)."""
+        entry = (-result.line_no, self.done, result)
+        if len(self._attention) < self.attention_limit:
+            heapq.heappush(self._attention, entry)
+        elif self._attention and entry[0] > self._attention[0][0]:
+            heapq.heapreplace(self._attention, entry)
+            self.attention_left_out += 1
+        else:
+            self.attention_left_out += 1
 
     @property
-    def done(self) -> int:
-        return len(self.results)
+    def attention(self) -> list[BatchResult]:
+        """The kept rows that are not complete, in file order."""
+        return [entry[2] for entry in sorted(self._attention, reverse=True)]
 
     @property
     def not_run(self) -> int:
@@ -391,6 +426,7 @@ def exit_status(summary: BatchSummary) -> RowStatus | None:
 
 __all__ = [
     "ALREADY_CANCELLED",
+    "ATTENTION_LIMIT",
     "DEFAULT_CONCURRENCY",
     "EXIT_PRECEDENCE",
     "HELD",

@@ -594,9 +594,17 @@ class PostgresJournal:
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
         where, tail, params = history_query(
-            limit, provider, order_id, since, outcome, open_only, mark="%s"
+            limit,
+            provider,
+            order_id,
+            since,
+            outcome,
+            open_only,
+            mark="%s",
+            after=(after.started_at, after.id) if after is not None else None,
         )
         return await self._select(where, params, tail)
 

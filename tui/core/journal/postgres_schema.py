@@ -80,7 +80,14 @@ def _v1() -> tuple[str, ...]:
     )
 
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_v1(),)
+_V2 = (
+    # 2: history at any size (as SQLite's step 4): ``--since`` ranges over (started_at, id),
+    # the latest start first, from an index that serves both.
+    f"CREATE INDEX attempts_by_start_id ON {SCHEMA}.attempts (started_at, id)",
+    f"DROP INDEX {SCHEMA}.attempts_by_start",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_v1(), _V2)
 """Step 1 renders :data:`~tui.core.journal.fields.COLUMNS` as they were at schema 1; a
 column added later is a new step here and in ``sqlite_schema`` (a test compares both engines'
 columns with ``COLUMNS``)."""

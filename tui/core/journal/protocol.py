@@ -121,8 +121,11 @@ class AttemptJournal(Protocol):
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
-        """Attempts newest first; withdrawn claims are left out."""
+        """Attempts newest first (with ``since``: the latest start first); withdrawn claims
+        are left out. ``after``: the last attempt of the page before — the page that follows
+        it (see :func:`tui.core.journal.history.each_attempt`)."""
         ...
 
     async def current_version(self) -> int:

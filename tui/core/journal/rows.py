@@ -113,10 +113,16 @@ def history_query(
     open_only: bool,
     *,
     mark: str,
+    after: tuple[Any, int] | None = None,
 ) -> tuple[str, str, list[Any]]:
     """The ``WHERE`` condition, the ``ORDER``/``LIMIT`` tail and the parameters of a history
     query, with ``mark`` as the engine's placeholder (``?`` or ``%s``): newest first,
-    withdrawn claims left out, ``unknown`` including attempts never finished."""
+    withdrawn claims left out, ``unknown`` including attempts never finished.
+
+    Newest first is by id; with ``since``, by start (then id), which the index on
+    (started_at, id) serves. ``after`` is the (started_at, id) of the last attempt of the
+    page before, in the engine's form: the next page starts right after it (keyset paging,
+    so a page costs the same however deep it is)."""
     where, params = ["state != 'withdrawn'"], []
     if provider is not None:
         where.append(f"provider = {mark}")
@@ -136,7 +142,16 @@ def history_query(
         else:
             where.append(f"(state = 'finished' AND outcome = {mark})")
             params.append(wanted.value)
-    tail = "ORDER BY id DESC"
+    if after is not None:
+        started, last_id = after
+        if since is not None:
+            # A row value: both engines range over the (started_at, id) index with it.
+            where.append(f"(started_at, id) < ({mark}, {mark})")
+            params.extend((started, last_id))
+        else:
+            where.append(f"id < {mark}")
+            params.append(last_id)
+    tail = "ORDER BY started_at DESC, id DESC" if since is not None else "ORDER BY id DESC"
     if limit is not None:
         if limit < 1:
             raise InvalidInput("limit must be at least 1")

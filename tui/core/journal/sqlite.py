@@ -245,9 +245,17 @@ class SqliteJournal:
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
         return await self._run(
-            self.store.attempts, limit, provider, order_id, since, outcome, open_only=open_only
+            self.store.attempts,
+            limit,
+            provider,
+            order_id,
+            since,
+            outcome,
+            open_only=open_only,
+            after=after,
         )
 
     async def current_version(self) -> int:

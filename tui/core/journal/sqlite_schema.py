@@ -122,5 +122,14 @@ _V3 = (
     "CREATE INDEX attempts_by_version ON attempts (version)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = (
+    # 4: history at any size. ``--since`` lists the attempts started since a moment, the
+    # latest start first: (started_at, id) serves the range and the order, so a window with
+    # nothing in it costs a look-up, not a scan of every attempt. It replaces the index on
+    # started_at alone. (``--order`` alone is served by attempts_by_order_id, from step 2.)
+    "CREATE INDEX attempts_by_start_id ON attempts (started_at, id)",
+    "DROP INDEX attempts_by_start",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

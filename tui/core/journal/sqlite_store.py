@@ -119,6 +119,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._closed = False
+        self._synchronous = "FULL"
         try:
             _create_private_file(self.path)
         except OSError as exc:
@@ -127,6 +128,7 @@ class SqliteStore:
             self._conn = self._connect()
             try:
                 self._migrate(self._conn)
+                self._settle_connection(self._conn)
             except BaseException:
                 self._conn.close()
                 self._conn = None
@@ -218,6 +220,7 @@ class SqliteStore:
         if self._pid != os.getpid():
             # A connection must not cross fork(): abandon the parent's, open our own.
             self._conn = self._connect()
+            self._settle_connection(self._conn)
             self._pid = os.getpid()
         assert self._conn is not None
         return self._conn
@@ -227,23 +230,32 @@ class SqliteStore:
 
         SQLite's own busy handler backs off to 100 ms sleeps, so a process writing in a
         tight loop (a batch) can starve another (the console) until the timeout. Short
-        jittered retries here give every waiting process a fair turn.
+        jittered retries here give every waiting process a fair turn. (The connection's
+        own busy timeout is 0 between calls, see :meth:`_settle_connection`.)
         """
+        self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+
+    def _retry_busy(self, step: Callable[[], T]) -> T:
+        """``step`` again after short jittered pauses while the file is busy, up to
+        ``busy_timeout``."""
         deadline = _time.monotonic() + self.busy_timeout_ms / 1000
         pause = 0.0005
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or _time.monotonic() >= deadline:
+                    raise
+            _time.sleep(random.uniform(pause / 2, pause))
+            pause = min(pause * 2, 0.01)
+
+    def _settle_connection(self, conn: sqlite3.Connection) -> None:
+        """The steady state between calls: SQLite's busy handler off (waits are ours, see
+        :meth:`_retry_busy`) and ``synchronous`` as last set. Each statement is a trip out of
+        the interpreter lock, so a write does not pay two PRAGMAs to toggle the timeout."""
         conn.execute("PRAGMA busy_timeout = 0")
-        try:
-            while True:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or _time.monotonic() >= deadline:
-                        raise
-                _time.sleep(random.uniform(pause / 2, pause))
-                pause = min(pause * 2, 0.01)
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        conn.execute("PRAGMA synchronous = FULL")
+        self._synchronous = "FULL"
 
     @contextmanager
     def _write(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
@@ -251,7 +263,10 @@ class SqliteStore:
         with self._lock:
             conn = self._connection()
             try:
-                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                wanted = "FULL" if durable else "NORMAL"
+                if self._synchronous != wanted:
+                    conn.execute(f"PRAGMA synchronous = {wanted}")
+                    self._synchronous = wanted
                 self._begin_immediate(conn)
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot write the journal at {self.path}: {exc}") from exc
@@ -269,7 +284,7 @@ class SqliteStore:
         with self._lock:
             conn = self._connection()
             try:
-                return conn.execute(sql, params).fetchall()
+                return self._retry_busy(lambda: conn.execute(sql, params).fetchall())
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot read the journal at {self.path}: {exc}") from exc
 
@@ -359,10 +374,18 @@ class SqliteStore:
         """Run several writes in ONE transaction, each in a savepoint of its own, and commit
         once — durably (``synchronous=FULL``) when any of them must be (a write-ahead). A
         write that fails is rolled back alone and its exception is its result; the others
-        stand. No result counts before the commit: if it fails, it raises for all of them.
+        stand. No result counts before the commit: if it fails, it raises for all of them
+        (a single write's failure, commit included, is its result).
         """
         durable = any(call.operation in DURABLE for call in calls)
         results: list[Any] = []
+        if len(calls) == 1:  # its own transaction is its savepoint
+            call = calls[0]
+            try:
+                with self._write(durable=durable) as conn:
+                    return [getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)]
+            except Exception as exc:
+                return [exc]
         with self._write(durable=durable) as conn:
             for call in calls:
                 body = getattr(self, f"_{call.operation}")
@@ -613,9 +636,10 @@ class SqliteStore:
         outcome: Outcome | str | None = None,
         *,
         open_only: bool = False,
+        after: Attempt | None = None,
     ) -> list[Attempt]:
         """Attempts newest first (withdrawn claims left out). ``outcome="unknown"`` includes
-        attempts never finished."""
+        attempts never finished. ``after``: the page after that attempt (keyset paging)."""
         where, tail, params = history_query(
             limit,
             provider,
@@ -624,6 +648,7 @@ class SqliteStore:
             outcome,
             open_only,
             mark="?",
+            after=(stamp(after.started_at), after.id) if after is not None else None,
         )
         sql = f"SELECT {_COLUMNS} FROM attempts WHERE {where} {tail}"
         return [attempt_from_row(dict(row)) for row in self._read(sql, params)]

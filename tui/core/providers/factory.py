@@ -5,10 +5,11 @@ from __future__ import annotations
 import ssl
 from typing import TYPE_CHECKING, Any
 
-import certifi
 import httpx
 
 from tui.core.providers import registry
+from tui.core.providers.tls import shared_context
+from tui.core.providers.transport import ProviderTransport
 
 if TYPE_CHECKING:
     from tui.core.providers.base import OrderProvider
@@ -17,17 +18,9 @@ if TYPE_CHECKING:
 USER_AGENT = "stopline/0.1"
 
 
-def tls_verify(settings: Settings) -> ssl.SSLContext | bool:
-    """Always verify; an on-premise CA bundle is added to, never replaces, verification.
-
-    The bundle joins the CAs httpx trusts by default (certifi's), so a lab's own CA does not
-    make the public providers' certificates untrusted.
-    """
-    if settings.ca_bundle is not None:
-        context = ssl.create_default_context(cafile=certifi.where())
-        context.load_verify_locations(cafile=str(settings.ca_bundle))
-        return context
-    return True
+def tls_verify(settings: Settings) -> ssl.SSLContext:
+    """Always verify; one context shared by every provider (see :mod:`tls`)."""
+    return shared_context(settings)
 
 
 def build_provider(
@@ -39,13 +32,15 @@ def build_provider(
 ) -> OrderProvider:
     """The adapter for ``key`` with its own ``httpx.AsyncClient`` (closed by ``aclose``)."""
     section = settings.providers()[key]
+    verify = tls_verify(settings)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     client = httpx.AsyncClient(
         base_url=section.base_url or "",
         timeout=httpx.Timeout(section.timeout_s, connect=min(5.0, section.timeout_s)),
-        verify=tls_verify(settings),
+        verify=verify,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-        limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
-        transport=transport,
+        limits=limits,
+        transport=transport or ProviderTransport(verify=verify, limits=limits),
         follow_redirects=False,
     )
     http.setdefault("deadline_s", section.timeout_s)

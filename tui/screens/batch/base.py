@@ -23,8 +23,8 @@ from tui.screens.batch.model import (
     BatchPreview,
     BatchRun,
 )
-from tui.widgets.fasttable import ToneTable
 from tui.widgets.reason import ReasonField
+from tui.widgets.rowtable import RowTable
 
 if TYPE_CHECKING:
     pass
@@ -41,7 +41,7 @@ text area of 100,000 lines costs ~0.15 s a keystroke)."""
 
 PREVIEW_COLUMNS = ["line", "provider", "order", "will", "items"]
 PREVIEW_WIDTHS = [5, 11, 24, 60, 40]
-RESULT_COLUMNS = ["line", "provider", "order", "outcome", "conf.", "HTTP", "detail"]
+RESULT_COLUMNS = ["line", "provider", "order", "outcome", "conf", "HTTP", "detail"]
 RESULT_WIDTHS = [5, 11, 24, 9, 4, 4, 80]
 """The widest each column needs; :func:`fit_widths` narrows the last to the screen."""
 
@@ -78,8 +78,8 @@ class BatchScreenBase(Screen[None]):
         self._file_note = ""
         self._generation = 0
         self._run_ids = 0
-        self._preview_table: ToneTable | None = None
-        self._results: ToneTable | None = None
+        self._preview_table: RowTable | None = None
+        self._results: RowTable | None = None
         self._key_state: tuple[bool | None, ...] = ()
 
     @property

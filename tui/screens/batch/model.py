@@ -139,7 +139,8 @@ class BatchRun:
 
     run_id: int
     preview: BatchPreview
-    summary: BatchSummary = field(default_factory=BatchSummary)
+    summary: BatchSummary = field(default_factory=lambda: BatchSummary(keep_all=True))
+    """Every result kept: the screen shows each row and exports them."""
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     stopped: bool = False

@@ -32,7 +32,7 @@ from tui.screens.batch.texts import (
     preview_text,
 )
 from tui.themes import tones
-from tui.widgets.fasttable import ToneTable, preload
+from tui.widgets.rowtable import ListRows, RowTable
 from tui.widgets.text import t
 
 if TYPE_CHECKING:
@@ -90,8 +90,6 @@ class BatchPreviewing(BatchScreenBase):
         concurrency: int,
     ) -> None:
         try:
-            # The table's measuring module takes ~0.1 s to import: not on the loop.
-            await asyncio.to_thread(preload)
             runner, plan = await asyncio.to_thread(
                 check_rows, service, text, provider, reason, concurrency
             )
@@ -120,19 +118,18 @@ class BatchPreviewing(BatchScreenBase):
         self.query_one("#preview-summary", Static).update(self.preview_summary(preview))
         if self._preview_table is not None:
             self._preview_table.remove()
-        self._preview_table = ToneTable(
+        self._preview_table = RowTable(
             PREVIEW_COLUMNS,
-            preview.cells,
+            ListRows(preview.cells),
+            widths=fit_widths(PREVIEW_WIDTHS, self.size.width, flexible=2),
             tone_columns={3: will_tone},
-            column_widths=fit_widths(PREVIEW_WIDTHS, self.size.width, flexible=2),
-            max_column_content_width=None,
             classes="preview-table",
         )
         self.query_one("#preview", Vertical).mount(self._preview_table)
         self.show_phase("preview")
 
-    @on(ToneTable.RowHighlighted, ".preview-table")
-    def _preview_highlighted(self, event: ToneTable.RowHighlighted) -> None:
+    @on(RowTable.RowHighlighted, ".preview-table")
+    def _preview_highlighted(self, event: RowTable.RowHighlighted) -> None:
         preview = self.preview
         row = event.cursor_row
         if preview is None or not 0 <= row < len(preview.cells):

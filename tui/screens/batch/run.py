@@ -38,7 +38,7 @@ from tui.screens.batch.texts import (
     run_title,
 )
 from tui.themes import tones
-from tui.widgets.fasttable import ToneTable
+from tui.widgets.rowtable import ListRows, RowTable
 
 if TYPE_CHECKING:
     pass
@@ -92,11 +92,11 @@ class BatchRunning(BatchScreenBase):
         self.batch_run = run
         if self._results is not None:
             self._results.remove()
-        self._results = ToneTable(
+        self._results = RowTable(
             RESULT_COLUMNS,
+            ListRows(),
+            widths=fit_widths(RESULT_WIDTHS, self.size.width),
             tone_columns={3: WORD_TONE.get},
-            column_widths=fit_widths(RESULT_WIDTHS, self.size.width),
-            max_column_content_width=None,
             classes="results",
         )
         self.query_one("#run", Vertical).mount(self._results)
@@ -114,8 +114,8 @@ class BatchRunning(BatchScreenBase):
             "until the batch is run again"
         )
 
-    @on(ToneTable.RowHighlighted, ".results")
-    def _result_highlighted(self, event: ToneTable.RowHighlighted) -> None:
+    @on(RowTable.RowHighlighted, ".results")
+    def _result_highlighted(self, event: RowTable.RowHighlighted) -> None:
         run = self.batch_run
         row = event.cursor_row
         if run is None or not 0 <= row < len(run.summary.results):

@@ -1,0 +1,157 @@
+"""The history screen on a big journal opens like on an empty one because of how it reads,
+not because the machine is fast (bench/history.py has the timings): it shows the newest page
+first and reads the rest in pages after, makes a row's cells only when the row is drawn, and
+the filter's text only when a filter is typed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tui import messages as msg
+from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
+from tui.core.journal import Holder, SqliteStore
+from tui.screens import history as history_screen
+from tui.screens.history import FIRST_PAGE, HistoryScreen
+
+from .conftest import AppFactory
+from .helpers import lookup_screen, plain, settle
+
+ATTEMPTS = 2_345
+
+
+def seed(store: SqliteStore, count: int) -> None:
+    holder = Holder(operator="ops-anna", host="elsewhere", pid=1, pid_started=1.0)
+    lease = datetime.now(UTC) - timedelta(minutes=1)
+    for n in range(count):
+        order_id = f"MO-{n:05d}"
+        request = CancelRequest(provider="pattern", order_id=order_id, reason="stock-out")
+        claim = store.claim(request, holder, lease_until=lease, take_over=lambda _: False)
+        assert claim.attempt_id is not None
+        store.mark_sent(
+            claim.attempt_id, Order(provider="pattern", order_id=order_id), lease_until=lease
+        )
+        store.finish(
+            claim.attempt_id,
+            CancelOutcome(
+                provider="pattern",
+                order_id=order_id,
+                outcome=Outcome.REFUSED if n == 7 else Outcome.COMPLETE,
+            ),
+            1.0,
+        )
+
+
+async def test_the_newest_page_first_then_the_rest_and_cells_only_for_what_is_seen(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(journal_store, ATTEMPTS)
+    made: list[int] = []
+    real_cells = history_screen.attempt_cells
+
+    def counted(attempt: Any, in_flight: bool = False) -> list[str]:
+        made.append(attempt.id)
+        return real_cells(attempt, in_flight)
+
+    monkeypatch.setattr(history_screen, "attempt_cells", counted)
+    stacks: list[int] = []
+    real_haystack = history_screen.haystack
+
+    def counted_haystack(attempt: Any, in_flight: bool = False) -> str:
+        stacks.append(attempt.id)
+        return real_haystack(attempt, in_flight)
+
+    monkeypatch.setattr(history_screen, "haystack", counted_haystack)
+    app = make_journal_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        service = app.service
+        assert service is not None
+        pages: list[tuple[int | None, int | None]] = []
+        real_attempts = service.attempts
+
+        async def paged(*args: Any, **kwargs: Any) -> Any:
+            after = kwargs.get("after")
+            pages.append((kwargs.get("limit"), after.id if after is not None else None))
+            return await real_attempts(*args, **kwargs)
+
+        monkeypatch.setattr(service, "attempts", paged)
+        lookup_screen(app).results.focus()
+        await pilot.press("h")
+        await settle(pilot)
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        assert pages[0] == (FIRST_PAGE, None)  # the newest page alone before showing
+        assert all(after is not None for _, after in pages[1:])  # then page after page
+        assert len(history.attempts) == ATTEMPTS and history.complete
+        assert f"{ATTEMPTS} attempts" in plain(history.query_one("#history-status").render())
+        # Only the rows drawn had their cells made; no filter text was made.
+        assert 0 < len(set(made)) <= 30
+        assert stacks == []
+        await pilot.press("end")
+        await pilot.pause()
+        assert history.highlighted() is history.attempts[-1]
+        assert len(set(made)) <= 60  # the last screenful, not everything in between
+        history.filter_input.value = "refused"
+        await pilot.pause()
+        assert len(stacks) == ATTEMPTS  # made once, for the filter
+        assert [history.attempts[i].order_id for i in history.shown_rows] == ["MO-00007"]
+
+
+async def test_the_floor_s_news_while_pages_are_still_read(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts written on the floor while the history still reads its pages: a new one goes
+    on top at once; a change to one whose page is not read yet waits for that page (not on
+    top, not twice) and shows in its newer version; rows drawn before keep their cells."""
+    seed(journal_store, 300)
+    app = make_journal_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        service = app.service
+        assert service is not None
+        real_attempts = service.attempts
+        held = asyncio.Event()
+
+        async def paged(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("after") is not None:
+                await held.wait()  # the second page waits until the news is in
+            return await real_attempts(*args, **kwargs)
+
+        monkeypatch.setattr(service, "attempts", paged)
+        lookup_screen(app).results.focus()
+        await pilot.press("h")
+        for _ in range(50):
+            await pilot.pause()
+            if isinstance(app.screen, HistoryScreen) and app.screen.loaded:
+                break
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        assert len(history.attempts) == FIRST_PAGE and not history.complete
+        top = history.attempts[0]
+        assert history.table is not None and history.table.get_row_at(0)[2] == top.order_id
+
+        deep = journal_store.get(5)  # on a page not read yet
+        assert deep is not None and deep.id < history.attempts[-1].id
+        changed = deep.model_copy(update={"version": deep.version + 1, "message": "re-checked"})
+        holder = Holder(operator="ops-ben", host="floor", pid=2, pid_started=1.0)
+        request = CancelRequest(provider="pattern", order_id="MO-NEW", reason="stock-out")
+        lease = datetime.now(UTC) + timedelta(minutes=1)
+        claim = journal_store.claim(request, holder, lease_until=lease, take_over=lambda _: False)
+        assert claim.attempt_id is not None
+        new = journal_store.get(claim.attempt_id)
+        assert new is not None
+        history.post_message(msg.AttemptsWritten([changed, new]))
+        await pilot.pause()
+        assert [a.id for a in history.attempts[:2]] == [new.id, top.id]  # new on top
+        assert history.table.get_row_at(0)[2] == "MO-NEW"
+        assert history.table.get_row_at(1)[2] == top.order_id  # drawn cells moved down
+        assert deep.id not in {a.id for a in history.attempts}  # waits for its page
+
+        held.set()
+        await settle(pilot)
+        assert history.complete and len(history.attempts) == 301
+        ids = [a.id for a in history.attempts]
+        assert len(set(ids)) == len(ids) and ids.count(deep.id) == 1
+        assert next(a for a in history.attempts if a.id == deep.id).message == "re-checked"
