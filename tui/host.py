@@ -40,9 +40,9 @@ class CancelContext:
     supports_item_cancel: bool = False
     is_async: bool = False
     reasons: ReasonRules = field(default_factory=ReasonRules)
+    """How the provider takes reasons (its registered rules): free text, or its codes."""
     journal_note: str = ""
     """What the floor has done with this order already ("cancelled 2 min ago by ana")."""
-    """How the provider takes reasons (its registered rules): free text, or its codes."""
 
     def presets(self) -> list[tuple[str, str | None]]:
         """(reason text, reason code) in the order ``up``/``down`` step through them."""

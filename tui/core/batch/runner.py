@@ -8,8 +8,12 @@ as held and not sent, and an earlier unknown attempt is reconciled before anythi
 So a batch run again with the same file resumes where it stopped, and two batches over one
 file at once send every order once.
 
-Cancelling the run (ctrl-c) stops scheduling at once; requests in flight are abandoned and
-stay in the journal as ``sent``, i.e. unknown, for the next run to reconcile.
+Cancelling the run (ctrl-c) stops scheduling at once; requests in flight are stopped and
+finished ``unknown`` in the journal, for the next run to reconcile. A journal that stops
+taking writes mid-run starts no further row, and the rows already sent finish and are
+reported before the error is raised.
+
+One idea, kept whole: a batch's run and its running tally (rows, results, summary).
 """
 
 from __future__ import annotations
@@ -308,7 +312,7 @@ class BatchRunner:
 
         Closing the iterator, or cancelling the task iterating it, cancels every row not yet
         finished: a row still waiting for a slot never starts, and a cancel already sent is
-        abandoned with its journal row left ``sent`` (read back as ``unknown``).
+        stopped and finished ``unknown`` in the journal (reconciled before any re-send).
 
         A row that raises (a journal that stopped taking writes, a bug) stops the batch: no
         further row starts, the rows already running finish and are yielded — a cancel that
