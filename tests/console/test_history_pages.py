@@ -155,3 +155,90 @@ async def test_the_floor_s_news_while_pages_are_still_read(
         ids = [a.id for a in history.attempts]
         assert len(set(ids)) == len(ids) and ids.count(deep.id) == 1
         assert next(a for a in history.attempts if a.id == deep.id).message == "re-checked"
+
+
+async def _history_open(app: Any, pilot: Any) -> HistoryScreen:
+    lookup_screen(app).results.focus()
+    await pilot.press("h")
+    await settle(pilot)
+    assert isinstance(app.screen, HistoryScreen)
+    return app.screen
+
+
+def _claim(store: SqliteStore, order_id: str) -> int:
+    holder = Holder(operator="ops-ben", host="floor", pid=2, pid_started=1.0)
+    request = CancelRequest(provider="pattern", order_id=order_id, reason="stock-out")
+    claim = store.claim(
+        request,
+        holder,
+        lease_until=datetime.now(UTC) + timedelta(minutes=1),
+        take_over=lambda _: False,
+    )
+    assert claim.attempt_id is not None
+    return claim.attempt_id
+
+
+async def test_the_highlight_stays_on_its_attempt_when_news_arrives_on_top(
+    make_journal_app: AppFactory, journal_store: SqliteStore
+) -> None:
+    """Enter and r act on the highlighted attempt: a new one written on top must not move
+    the highlight to its neighbour."""
+    seed(journal_store, 20)
+    app = make_journal_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        history = await _history_open(app, pilot)
+        history.table.focus()
+        for _ in range(5):
+            await pilot.press("down")
+        await pilot.pause()
+        before = history.highlighted()
+        assert before is not None and before.id == history.attempts[5].id
+        new = journal_store.get(_claim(journal_store, "MO-NEW"))
+        assert new is not None
+        history.post_message(msg.AttemptsWritten([new]))
+        await pilot.pause()
+        await pilot.pause()
+        assert history.attempts[0].id == new.id
+        after = history.highlighted()
+        assert after is not None and after.id == before.id
+
+
+async def test_news_of_an_attempt_older_than_the_list_never_goes_on_top(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_screen, "HISTORY_LIMIT", 150)
+    seed(journal_store, 200)
+    app = make_journal_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        history = await _history_open(app, pilot)
+        assert history.complete and len(history.attempts) == 150
+        newest = history.attempts[0].id
+        old = journal_store.get(3)  # not among the newest 150
+        assert old is not None
+        changed = old.model_copy(update={"version": 10_000, "message": "re-checked elsewhere"})
+        history.post_message(msg.AttemptsWritten([changed]))
+        await pilot.pause()
+        await pilot.pause()
+        assert history.attempts[0].id == newest
+        assert 3 not in {a.id for a in history.attempts} and len(history.attempts) == 150
+
+
+async def test_a_claim_withdrawn_elsewhere_leaves_the_list(
+    make_journal_app: AppFactory, journal_store: SqliteStore
+) -> None:
+    seed(journal_store, 3)
+    claim_id = _claim(journal_store, "MO-CLAIM")
+    app = make_journal_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        history = await _history_open(app, pilot)
+        assert history.attempts[0].id == claim_id
+        journal_store.withdraw(claim_id, "nothing sent")
+        gone = journal_store.get(claim_id)
+        assert gone is not None
+        history.post_message(msg.AttemptsWritten([gone]))
+        await pilot.pause()
+        await pilot.pause()
+        assert claim_id not in {history.attempts[i].id for i in history.shown_rows}
+        assert [history.table.shown_row(n)[2] for n in range(3)] == [
+            "MO-00002", "MO-00001", "MO-00000"
+        ]

@@ -301,9 +301,10 @@ class HistoryScreen(Screen[None]):
         self.query_one("#history-row", Static).update("")
         self._refresh_keys()
 
-    def apply_filter(self) -> None:
-        """Show the attempts matching the filter; keep the highlighted one if still shown."""
-        keep = self.highlighted()
+    def apply_filter(self, keep: Attempt | None = None) -> None:
+        """Show the attempts matching the filter; keep the highlighted one (or ``keep``,
+        read before the attempts changed under the rows shown) if still shown."""
+        keep = keep or self.highlighted()
         query = self.filter_input.value.strip()
         if query:
             self._make_haystacks()
@@ -576,6 +577,7 @@ class HistoryScreen(Screen[None]):
 
     def _merge(self, attempts: list[Attempt]) -> None:
         service = self.stopline.service
+        keep = self.highlighted()  # before the lists move under the rows shown
         where = {a.id: i for i, a in enumerate(self.attempts)}
         newest: dict[int, Attempt] = {}
         for attempt in attempts:  # one attempt may come several times in a burst
@@ -583,14 +585,21 @@ class HistoryScreen(Screen[None]):
                 newest[attempt.id] = attempt
         oldest = self.attempts[-1].id if self.attempts else None
         fresh: list[Attempt] = []
+        older: list[Attempt] = []
+        gone: list[int] = []
         for attempt in newest.values():
             index = where.get(attempt.id)
             if attempt.state.value == "withdrawn":
+                if index is not None:
+                    gone.append(index)  # a claim shown while held, withdrawn since
                 continue
             if index is None:
-                if not self.complete and oldest is not None and attempt.id < oldest:
-                    self._later_news(attempt)  # its page is yet to be read
-                    continue
+                if oldest is not None and attempt.id < oldest:
+                    if not self.complete:
+                        self._later_news(attempt)  # its page is yet to be read
+                    elif len(self.attempts) < HISTORY_LIMIT:
+                        older.append(attempt)  # below the last row, in its place
+                    continue  # else: older than the newest HISTORY_LIMIT, not shown
                 fresh.append(attempt)
                 continue
             if attempt.version < self.attempts[index].version:
@@ -601,6 +610,18 @@ class HistoryScreen(Screen[None]):
             self._cells.pop(index, None)
             if index < len(self.haystacks):
                 self.haystacks[index] = haystack(attempt, flying)
+        if gone:
+            for index in sorted(gone, reverse=True):
+                del self.attempts[index], self.flying[index]
+                if index < len(self.haystacks):
+                    del self.haystacks[index]
+            self._cells.clear()  # kept by index, and the indexes moved
+        if older:
+            older.sort(key=lambda a: a.id, reverse=True)
+            self.attempts.extend(older)
+            self.flying.extend(
+                service.in_flight(a) if service is not None else False for a in older
+            )  # haystacks are a prefix, made up to the end when a filter needs them
         if fresh:
             fresh.sort(key=lambda a: a.id, reverse=True)
             flags = [service.in_flight(a) if service is not None else False for a in fresh]
@@ -617,7 +638,7 @@ class HistoryScreen(Screen[None]):
                 self.haystacks[:0] = [haystack(a, f) for a, f in zip(fresh, flags, strict=True)]
             del self.attempts[HISTORY_LIMIT:], self.flying[HISTORY_LIMIT:]
             del self.haystacks[HISTORY_LIMIT:]
-        self.apply_filter()
+        self.apply_filter(keep)
         if self._table is not None:
             self._table.rows_changed(redraw=True)
 

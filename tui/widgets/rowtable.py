@@ -175,10 +175,13 @@ class RowTable(ScrollView, can_focus=True):
         return self.cursor_row if self.row_count else None
 
     def rows_changed(self, *, redraw: bool = False) -> None:
-        """The source grew (or, with ``redraw``, changed): size and lines follow."""
+        """The source grew (or, with ``redraw``, changed): size and lines follow, and a
+        cursor past the last row comes back to it."""
         if redraw:
             self._lines.clear()
         self._sync_size()
+        if self.cursor_row >= len(self.source):
+            self.cursor_row = max(0, len(self.source) - 1)
         self.refresh()
 
     def get_row_at(self, index: int) -> list[str]:
@@ -310,8 +313,12 @@ class RowTable(ScrollView, can_focus=True):
     def move_cursor(self, *, row: int) -> None:
         self.cursor_row = row
 
+    def _rows_in_view(self) -> int:
+        """Rows the view shows: its height less the header and any horizontal scrollbar."""
+        return max(1, self.scrollable_content_region.height - 1)
+
     def _scroll_to_cursor(self) -> None:
-        visible = max(1, self.size.height - 1)
+        visible = self._rows_in_view()
         top = int(self.scroll_y)
         if self.cursor_row < top:
             self.scroll_to(y=self.cursor_row, animate=False)
@@ -325,10 +332,10 @@ class RowTable(ScrollView, can_focus=True):
         self.cursor_row += 1
 
     def action_page_up(self) -> None:
-        self.cursor_row -= max(1, self.size.height - 2)
+        self.cursor_row -= max(1, self._rows_in_view() - 1)
 
     def action_page_down(self) -> None:
-        self.cursor_row += max(1, self.size.height - 2)
+        self.cursor_row += max(1, self._rows_in_view() - 1)
 
     def action_first(self) -> None:
         self.cursor_row = 0
