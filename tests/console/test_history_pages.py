@@ -242,3 +242,38 @@ async def test_a_claim_withdrawn_elsewhere_leaves_the_list(
         assert [history.table.shown_row(n)[2] for n in range(3)] == [
             "MO-00002", "MO-00001", "MO-00000"
         ]
+
+
+async def test_news_that_comes_while_the_first_page_is_read_is_not_lost(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page's read began before another machine wrote an attempt, and its news
+    arrived before the page: the attempt still shows, once, on top."""
+    seed(journal_store, 5)
+    app = make_journal_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        service = app.service
+        assert service is not None
+        real_attempts = service.attempts
+        started, release = asyncio.Event(), asyncio.Event()
+
+        async def slow_first(*args: Any, **kwargs: Any) -> Any:
+            page = await real_attempts(*args, **kwargs)  # read before the write
+            started.set()
+            await release.wait()
+            return page
+
+        monkeypatch.setattr(service, "attempts", slow_first)
+        lookup_screen(app).results.focus()
+        await pilot.press("h")
+        await asyncio.wait_for(started.wait(), 5)
+        history = app.screen
+        assert isinstance(history, HistoryScreen) and not history.loaded
+        new = journal_store.get(_claim(journal_store, "MO-LATE"))
+        assert new is not None
+        history.post_message(msg.AttemptsWritten([new]))
+        await pilot.pause()
+        release.set()
+        await settle(pilot)
+        ids = [a.id for a in history.attempts]
+        assert ids[0] == new.id and ids.count(new.id) == 1 and len(ids) == 6

@@ -141,6 +141,8 @@ class HistoryScreen(Screen[None]):
         self.shown_rows: list[int] = []
         """Indexes into ``attempts`` of the rows shown, in table order."""
         self.loaded = False
+        self._news_before_first: list[Attempt] = []
+        """The floor's news that came while the first page was read."""
         self.complete = False
         """Every page read (up to HISTORY_LIMIT)."""
         self.problem: str | None = None
@@ -241,6 +243,9 @@ class HistoryScreen(Screen[None]):
             self.haystacks = []
             self._early.clear()
             self.apply_filter()
+            news, self._news_before_first = self._news_before_first, []
+            if news:  # written while the first page was read: it may predate them
+                self._merge(news)
             return
         start = len(self.attempts)
         self.attempts.extend(message.attempts)
@@ -572,7 +577,9 @@ class HistoryScreen(Screen[None]):
     def _attempts_written(self, message: msg.AttemptsWritten) -> None:
         """The floor's attempts as they are written: changed rows are redrawn, new ones
         appear at the top (the journal is newest first), withdrawn claims never show."""
-        if self.loaded and self.problem is None:
+        if not self.loaded:  # the first page is being read: merged once it is shown
+            self._news_before_first.extend(message.attempts)
+        elif self.problem is None:
             self._merge(message.attempts)
 
     def _merge(self, attempts: list[Attempt]) -> None:
