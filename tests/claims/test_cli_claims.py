@@ -132,13 +132,9 @@ def test_kill_9_mid_cancel_then_the_same_cancel_sends_nothing_before_reconciling
     assert history(floor, "--open") == []
 
 
-def test_kill_9_after_the_provider_applied_it_settles_without_a_second_request(
-    floor: Floor,
-) -> None:
-    """The request took effect but its answer never came back (the process was killed
-    while the sandbox held the answer): the next cancel reconciles, sees the quantity gone,
-    and reports the earlier attempt's outcome. Nothing is sent twice."""
-    item = "670e58fe7741035996cf7e01"
+def killed_after_it_applied(floor: Floor, item: str) -> None:
+    """A cancel of one unit of ``item`` that the sandbox applies and whose answer it holds,
+    its process killed (kill -9) meanwhile: the attempt stays open and unknown."""
     control.add_fault(
         floor.root_url, provider="ordermesh", mode="timeout", operations=["cancel"], when="after"
     )
@@ -153,6 +149,16 @@ def test_kill_9_after_the_provider_applied_it_settles_without_a_second_request(
             proc.kill()
         proc.communicate()
     control.clear_faults(floor.root_url)
+
+
+def test_kill_9_after_the_provider_applied_it_settles_without_a_second_request(
+    floor: Floor,
+) -> None:
+    """The request took effect but its answer never came back (the process was killed
+    while the sandbox held the answer): the next cancel reconciles, sees the quantity gone,
+    and reports the earlier attempt's outcome. Nothing is sent twice."""
+    item = "670e58fe7741035996cf7e01"
+    killed_after_it_applied(floor, item)
 
     again = floor.run(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM, "--item", f"{item}=1"))
     result = json_out(again)
@@ -174,20 +180,7 @@ def test_an_earlier_attempt_for_other_items_is_never_this_cancels_answer(
     never report A's "complete" as its own. A whole-order cancel after that cancels what is
     left. One request per cancel, each unit cancelled once."""
     first, second = "670e58fe7741035996cf7e01", "670e58fe7741035996cf7e02"
-    control.add_fault(
-        floor.root_url, provider="ordermesh", mode="timeout", operations=["cancel"], when="after"
-    )
-    proc = floor.start(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM, "--item", f"{first}=1"))
-    try:
-        floor.wait_for_cancels(1, ORDERMESH_MULTI_ITEM)
-        time.sleep(0.3)  # the sandbox applies it, then holds the answer
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-    control.clear_faults(floor.root_url)
+    killed_after_it_applied(floor, first)
 
     other = floor.run(*cancel_args("ordermesh", ORDERMESH_MULTI_ITEM, "--item", f"{second}=1"))
     result = json_out(other)

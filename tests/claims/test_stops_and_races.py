@@ -27,6 +27,43 @@ SHORT = {"STOPLINE_SHOPLAZZA__TIMEOUT_S": "1", "STOPLINE_SHOPLAZZA__SETTLE_S": "
 STOPPED_BATCH = Path(__file__).with_name("stopped_batch.py")
 ONE_CANCEL = Path(__file__).with_name("console_one_cancel.py")
 
+def start_console(floor: Floor, env: dict[str, str]) -> subprocess.Popen[str]:
+    """A long-lived process cancelling the open Shoplazza order as the console does."""
+    return subprocess.Popen(
+        [sys.executable, str(ONE_CANCEL), "shoplazza", SHOPLAZZA_OPEN_ID, "60"],
+        env={**floor.env, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def journal_path(floor: Floor) -> Path:
+    return next(
+        p for p in Path(floor.env["STOPLINE_DATA_DIR"]).rglob("*.sqlite3")
+        if "demo" not in p.name
+    )
+
+
+def hold_the_write_lock(path: Path, seconds: float = 7) -> threading.Thread:
+    """Another process's write lock on the journal, held longer than its 5 s busy timeout;
+    returns once the lock is taken (join the thread to wait for its release)."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(5)
+    return holder
+
+
 
 def console_stopping(when: str, floor: Floor) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -114,32 +151,11 @@ def test_an_answer_the_journal_refused_does_not_hold_the_order_while_the_console
         floor.root_url, provider="shoplazza", mode="latency", latency_ms=1500,
         operations=["cancel"], count=1,
     )
-    console = subprocess.Popen(
-        [sys.executable, str(ONE_CANCEL), "shoplazza", SHOPLAZZA_OPEN_ID, "60"],
-        env={**floor.env, **slow},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    console = start_console(floor, slow)
     try:
         floor.wait_for_cancels(1, SHOPLAZZA_OPEN_ID)
-        path = next(
-            p for p in Path(floor.env["STOPLINE_DATA_DIR"]).rglob("*.sqlite3")
-            if "demo" not in p.name
-        )
-        locked = threading.Event()
-
-        def hold_the_write_lock() -> None:  # longer than the journal's 5 s busy timeout
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("BEGIN IMMEDIATE")
-            locked.set()
-            time.sleep(7)
-            conn.execute("ROLLBACK")
-            conn.close()
-
-        holder = threading.Thread(target=hold_the_write_lock)
-        holder.start()
-        assert locked.wait(5)
+        path = journal_path(floor)
+        holder = hold_the_write_lock(path)
         assert console.stdout is not None
         answer = json.loads(console.stdout.readline())
         holder.join()
@@ -204,35 +220,14 @@ def test_a_claim_the_journal_would_not_release_at_first_does_not_hold_the_order(
         floor.root_url, provider="shoplazza", mode="error", status=500,
         operations=["lookup"], count=1,
     )
-    console = subprocess.Popen(
-        [sys.executable, str(ONE_CANCEL), "shoplazza", SHOPLAZZA_OPEN_ID, "60"],
-        env={**floor.env, **SHORT},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    console = start_console(floor, SHORT)
     try:
         deadline = time.monotonic() + 30
         while not control.calls(floor.root_url, "lookup"):
             assert time.monotonic() < deadline, "the console never looked the order up"
             time.sleep(0.02)
-        path = next(
-            p for p in Path(floor.env["STOPLINE_DATA_DIR"]).rglob("*.sqlite3")
-            if "demo" not in p.name
-        )
-        locked = threading.Event()
-
-        def hold_the_write_lock() -> None:  # longer than the journal's 5 s busy timeout
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("BEGIN IMMEDIATE")
-            locked.set()
-            time.sleep(7)
-            conn.execute("ROLLBACK")
-            conn.close()
-
-        holder = threading.Thread(target=hold_the_write_lock)
-        holder.start()
-        assert locked.wait(5)
+        path = journal_path(floor)
+        holder = hold_the_write_lock(path)
         holder.join()
         deadline = time.monotonic() + 30
         while True:  # released by the console once the journal takes writes again

@@ -33,31 +33,17 @@ def settle_outcome(
     """``outcome`` (unknown, or initiated and unconfirmed) settled by ``evidence``."""
     if outcome.outcome is Outcome.UNKNOWN:
         if evidence.change is Change.APPLIED:
-            return outcome.model_copy(
+            applied = outcome.model_copy(
                 update={
                     "outcome": Outcome.COMPLETE,
                     "confirmed": True,
                     "cancelled": evidence.cancelled,
                     "message": outcome.message or "applied (shown by a look-up)",
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"the look-up shows it applied: {evidence.words}",
-                    ],
                 }
             )
+            return with_recheck_note(applied, f"the look-up shows it applied: {evidence.words}")
         if evidence.change is Change.PARTLY:
-            return outcome.model_copy(
-                update={
-                    "outcome": Outcome.PARTIAL,
-                    "confirmed": True,
-                    "cancelled": evidence.cancelled,
-                    "not_cancelled": evidence.moved_on or outcome.not_cancelled,
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"the look-up shows it partly applied: {evidence.words}",
-                    ],
-                }
-            )
+            return _partly(outcome, evidence)
         if evidence.change is Change.PENDING:
             return with_recheck_note(
                 outcome.model_copy(update={"outcome": Outcome.COMPLETE, "confirmed": False}),
@@ -66,18 +52,16 @@ def settle_outcome(
         if evidence.change is Change.MOVED_ON:
             return _moved_on(outcome, evidence, window_over=window_over, window_end=window_end)
         if evidence.change is Change.UNTOUCHED and window_over:
-            return outcome.model_copy(
+            untouched = outcome.model_copy(
                 update={
                     "outcome": Outcome.ERROR,
                     "confirmed": False,
                     "message": "not applied: after its window the look-up shows the order "
                     "untouched",
-                    "warnings": [
-                        *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                        RECHECK_PREFIX + f"untouched after its window ({evidence.words}); "
-                        "it may be sent again",
-                    ],
                 }
+            )
+            return with_recheck_note(
+                untouched, f"untouched after its window ({evidence.words}); it may be sent again"
             )
         if evidence.change is Change.UNTOUCHED:
             until = f" until {clock_text(window_end)}" if window_end is not None else ""
@@ -93,18 +77,7 @@ def settle_outcome(
         # come back within the window (a "processing" sub-order may return to the queue).
         if not window_over:
             return with_recheck_note(outcome, f"partly applied so far ({evidence.words})")
-        return outcome.model_copy(
-            update={
-                "outcome": Outcome.PARTIAL,
-                "confirmed": True,
-                "cancelled": evidence.cancelled,
-                "not_cancelled": evidence.moved_on,
-                "warnings": [
-                    *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                    RECHECK_PREFIX + f"the look-up shows it partly applied: {evidence.words}",
-                ],
-            }
-        )
+        return _partly(outcome, evidence)
     if evidence.change is Change.PARTLY and len(evidence.cancelled) >= max(
         1, len(outcome.cancelled)
     ):
@@ -112,6 +85,19 @@ def settle_outcome(
     if evidence.change is Change.MOVED_ON:
         return _moved_on(outcome, evidence, window_over=window_over, window_end=window_end)
     return with_recheck_note(outcome, f"not confirmed yet ({evidence.words})")
+
+
+def _partly(outcome: CancelOutcome, evidence: Evidence) -> CancelOutcome:
+    """Partly applied, as the look-up shows: what was cancelled, and what moved on."""
+    partial = outcome.model_copy(
+        update={
+            "outcome": Outcome.PARTIAL,
+            "confirmed": True,
+            "cancelled": evidence.cancelled,
+            "not_cancelled": evidence.moved_on or outcome.not_cancelled,
+        }
+    )
+    return with_recheck_note(partial, f"the look-up shows it partly applied: {evidence.words}")
 
 
 def _moved_on(
@@ -134,19 +120,16 @@ def _moved_on(
 
 def _not_applied(outcome: CancelOutcome, evidence: Evidence) -> CancelOutcome:
     """Nothing asked for was cancelled and none of it can be any more: not applied."""
-    return outcome.model_copy(
+    not_applied = outcome.model_copy(
         update={
             "outcome": Outcome.ERROR,
             "confirmed": False,
             "cancelled": [],
             "not_cancelled": evidence.moved_on,
             "message": f"not applied: the look-up shows nothing cancelled, and {evidence.words}",
-            "warnings": [
-                *[w for w in outcome.warnings if not w.startswith(RECHECK_PREFIX)],
-                RECHECK_PREFIX + f"not applied ({evidence.words})",
-            ],
         }
     )
+    return with_recheck_note(not_applied, f"not applied ({evidence.words})")
 
 
 def resolve_items(request: CancelRequest, order: Order) -> CancelRequest:

@@ -123,7 +123,7 @@ class RowTable(ScrollView, can_focus=True):
 
     cursor_row: reactive[int] = reactive(0)
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
         def __init__(self, table: RowTable, row: int) -> None:
             super().__init__()
             self.table = table
@@ -133,15 +133,11 @@ class RowTable(ScrollView, can_focus=True):
         def control(self) -> RowTable:
             return self.table
 
-    class RowSelected(Message):
-        def __init__(self, table: RowTable, row: int) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = row
+    class RowHighlighted(_RowMessage):
+        """The cursor moved to ``cursor_row``."""
 
-        @property
-        def control(self) -> RowTable:
-            return self.table
+    class RowSelected(_RowMessage):
+        """``enter`` (or a double click) on ``cursor_row``."""
 
     def __init__(
         self,

@@ -429,11 +429,7 @@ class PostgresJournal:
             if cursor.rowcount:
                 return True
             if not answered:  # a look-up's reading never overrules another's settlement
-                exists = await (
-                    await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
-                ).fetchone()
-                if exists is None:
-                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.where}")
+                await self._known(conn, attempt_id)
                 return False
             # Reconciled and released by another machine meanwhile: keep its outcome, and
             # the late answer beside it — unless it says the provider cancelled what was
@@ -495,11 +491,7 @@ class PostgresJournal:
             if cursor.rowcount:
                 return True
             if only_if_open or if_version is not None:
-                exists = await (
-                    await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
-                ).fetchone()
-                if exists is None:
-                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.where}")
+                await self._known(conn, attempt_id)
                 return False
         await self._missing_or_not(attempt_id, "sent")
         return False
@@ -525,6 +517,14 @@ class PostgresJournal:
             if cursor.rowcount:
                 return
         await self._missing_or_not(attempt_id, wanted)
+
+    async def _known(self, conn: Any, attempt_id: int) -> None:
+        """:class:`UnknownAttempt` unless the journal holds attempt ``attempt_id``."""
+        found = await (
+            await conn.execute(f"SELECT 1 FROM {TABLE} WHERE id = %s", (attempt_id,))
+        ).fetchone()
+        if found is None:
+            raise UnknownAttempt(f"no attempt {attempt_id} in {self.where}")
 
     async def _missing_or_not(self, attempt_id: int, wanted: str) -> None:
         async with self._connection() as conn:

@@ -515,10 +515,9 @@ class SqliteStore:
         )
         if cursor.rowcount:
             return True
-        if not answered:
-            if conn.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)).fetchone():
-                return False
-            raise UnknownAttempt(f"no attempt {attempt_id} in the journal at {self.path}")
+        if not answered:  # a look-up's reading never overrules another's settlement
+            self._known(conn, attempt_id)
+            return False
         overrule = late_answer_that_overrules(outcome)
         if overrule is not None:
             replaced = conn.execute(
@@ -567,14 +566,15 @@ class SqliteStore:
         cursor = conn.execute(sql, params)
         if cursor.rowcount == 0:
             if only_if_open or if_version is not None:
-                exists = conn.execute(
-                    "SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)
-                ).fetchone()
-                if exists is None:
-                    raise UnknownAttempt(f"no attempt {attempt_id} in {self.path}")
+                self._known(conn, attempt_id)
                 return False
             self._missing_or_not(conn, attempt_id, "sent")
         return True
+
+    def _known(self, conn: sqlite3.Connection, attempt_id: int) -> None:
+        """:class:`UnknownAttempt` unless the journal holds attempt ``attempt_id``."""
+        if conn.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)).fetchone() is None:
+            raise UnknownAttempt(f"no attempt {attempt_id} in {self.path}")
 
     def _missing_or_not(self, conn: sqlite3.Connection, attempt_id: int, wanted: str) -> None:
         row = conn.execute("SELECT state FROM attempts WHERE id = ?", (attempt_id,)).fetchone()
