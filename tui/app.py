@@ -22,6 +22,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 
 from tui import messages as msg
+from tui import startup_collection
 from tui.core.console_state import remember_theme, remembered_theme
 from tui.screens.lookup import LookupScreen
 from tui.themes import DEFAULT_THEME, load_themes
@@ -249,6 +250,13 @@ class StoplineApp(App[None], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="runtime", exit_on_error=False)
     def open_runtime(self) -> None:
+        try:
+            self._open_runtime()
+        finally:
+            # Ready, or it cannot be: collect garbage as usual from now on.
+            startup_collection.resume()
+
+    def _open_runtime(self) -> None:
         from tui.core.settings import ConfigError
 
         assert self.runtime_factory is not None

@@ -13,6 +13,16 @@ import sys
 
 def run_console(demo: bool, read_only: bool) -> int:
     """Run the console until the user quits; returns the process exit code."""
+    from tui import startup_collection
+
+    startup_collection.pause()
+    try:
+        return _run(demo, read_only)
+    finally:
+        startup_collection.resume()
+
+
+def _run(demo: bool, read_only: bool) -> int:
     from tui.app import StoplineApp
     from tui.cli.exit_codes import USAGE
 

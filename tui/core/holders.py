@@ -14,8 +14,6 @@ from collections import Counter
 from datetime import datetime
 from functools import cache
 
-import psutil
-
 from tui.core.journal.model import Attempt, AttemptState, Holder, utcnow
 
 ACTIVE: set[tuple[str, int]] = set()
@@ -47,6 +45,8 @@ def _own_start() -> float | None:
 
 def process_started(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch), or None if it is gone."""
+    import psutil  # on the first claim, not at start-up
+
     try:
         return psutil.Process(pid).create_time()
     except (psutil.Error, OSError, ValueError):

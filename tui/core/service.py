@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -35,11 +35,13 @@ from tui.core.identifiers import (
     validate_reason_code,
 )
 from tui.core.journal import Attempt, AttemptJournal, SqliteJournal, UnknownAttempt
-from tui.core.lifecycle import CancelEvent, CancelLifecycle, Done, NotSent, Reconciled
 from tui.core.providers import registry
 from tui.core.providers.base import OrderProvider
 from tui.core.providers.factory import build_provider
 from tui.core.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.core.lifecycle import CancelEvent, CancelLifecycle, Done, NotSent, Reconciled
 
 log = logging.getLogger("stopline.service")
 
@@ -70,7 +72,20 @@ class StoplineService:
             self._scratch = Path(tempfile.mkdtemp(prefix="stopline-journal-"))
             journal = SqliteJournal.open(self._scratch / "journal.sqlite3")
         self._journal: AttemptJournal = journal
-        self.lifecycle = CancelLifecycle(settings, self.provider, journal, sleep=sleep)
+        self._sleep = sleep
+        self._lifecycle: CancelLifecycle | None = None
+
+    @property
+    def lifecycle(self) -> CancelLifecycle:
+        """The cancel lifecycle, built on first use: a look-up needs none of it, so the
+        console is ready without importing it."""
+        if self._lifecycle is None:
+            from tui.core.lifecycle import CancelLifecycle
+
+            self._lifecycle = CancelLifecycle(
+                self.settings, self.provider, self._journal, sleep=self._sleep
+            )
+        return self._lifecycle
 
     @classmethod
     def from_settings(
@@ -91,7 +106,8 @@ class StoplineService:
 
     async def aclose(self) -> None:
         try:
-            await self.lifecycle.aclose()
+            if self._lifecycle is not None:
+                await self._lifecycle.aclose()
             await asyncio.gather(*(p.aclose() for p in self.providers.values()))
         finally:
             await self._journal.aclose()
@@ -225,6 +241,8 @@ class StoplineService:
         self, request: CancelRequest, *, resume: bool = False, confirm: bool = False
     ) -> Done | NotSent:
         """Run one cancel to its end and return its final event."""
+        from tui.core.lifecycle import Done, NotSent
+
         final: Done | NotSent | None = None
         async for event in self.cancel_events(request, resume=resume, confirm=confirm):
             if isinstance(event, Done | NotSent):
