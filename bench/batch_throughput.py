@@ -2,7 +2,7 @@
 same run: wall time, client CPU per order and peak memory, at 2,000 and 20,000 orders.
 
     .venv/bin/python bench/batch_throughput.py [--sizes 2000,20000] [--latency-ms 50]
-        [--concurrency 32] [--provider pattern|ordermesh] [--journal-dir DIR]
+        [--concurrency 32] [--provider pattern|ordermesh] [--journal-dir DIR] [--repeat 3]
 
 The sandbox runs in a child process (a real provider is another machine: the client must not
 share the server's interpreter lock) with ``latency_ms`` on the chosen provider and fresh
@@ -20,8 +20,11 @@ reset before each run and each run in a process of its own (so its peak RSS is i
    progress bar draws.
 
 CPU per order is the process's CPU time (all its threads) over the orders: for bare and
-runner, measured around the run alone; for the CLI, the whole process (start-up included).
-Each figure is printed as a ratio to bare's at the same size (the aims: CPU per order within
+runner, measured around the run alone, after each has cancelled ``WARM_UP`` other orders
+untimed (connections, lazily loaded code, the journal's first pages); for the CLI, the whole process (start-up included).
+Every kind runs ``--repeat`` times (default 3), the kinds in turn, and each figure is the
+median of its runs: one noisy spell on a shared machine moves no figure alone. Each figure is
+printed as a ratio to bare's at the same size (the aims: CPU per order within
 1.5x; peak RSS at 100k orders within 1.5x of that at 2k, see ``--sizes 2000,100000``).
 """
 
@@ -33,6 +36,7 @@ import json
 import multiprocessing
 import os
 import pty
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,7 +115,15 @@ def isolated_env(sandbox_env: dict[str, str], home: Path) -> dict[str, str]:
 # -- the workers: each run in a process of its own ------------------------------------------
 
 
-async def bare(provider: str, ids: list[str], concurrency: int) -> dict[str, Any]:
+WARM_UP = 64
+"""Orders each worker cancels, untimed, before its timed run (other orders than the run's):
+first connections, lazily loaded code and the journal's first pages are start-up costs,
+which the CLI runs include; the timed run is the cost of an order."""
+
+
+async def bare(
+    provider: str, ids: list[str], concurrency: int, warm: list[str]
+) -> dict[str, Any]:
     """The same requests as Stopline's, with nothing around them."""
     env = os.environ
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
@@ -157,6 +169,8 @@ async def bare(provider: str, ids: list[str], concurrency: int) -> dict[str, Any
                 key = str(done.status_code)
                 statuses[key] = statuses.get(key, 0) + 1
 
+        await asyncio.gather(*(one(i) for i in warm))
+        statuses.clear()
         cpu, began = time.process_time(), time.perf_counter()
         await asyncio.gather(*(one(i) for i in ids))
         return {
@@ -166,7 +180,9 @@ async def bare(provider: str, ids: list[str], concurrency: int) -> dict[str, Any
         }
 
 
-async def runner(provider: str, ids: list[str], concurrency: int) -> dict[str, Any]:
+async def runner(
+    provider: str, ids: list[str], concurrency: int, warm: list[str]
+) -> dict[str, Any]:
     """BatchRunner through the service, journal included."""
     from tui.core.batch import BatchRunner, parse_batch
     from tui.core.service import StoplineService
@@ -177,6 +193,8 @@ async def runner(provider: str, ids: list[str], concurrency: int) -> dict[str, A
         batch = BatchRunner(service, concurrency)
         plan = batch.preflight(parse_batch("\n".join(ids), provider=provider, reason="bench"))
         assert not plan.errors, plan.errors[:3]
+        warm_plan = batch.preflight(parse_batch("\n".join(warm), provider=provider, reason="bench"))
+        await batch.run(warm_plan.rows)
         cpu, began = time.process_time(), time.perf_counter()
         summary = await batch.run(plan.rows)
         return {
@@ -189,9 +207,10 @@ async def runner(provider: str, ids: list[str], concurrency: int) -> dict[str, A
 def worker(kind: str, provider: str, count: int, concurrency: int) -> None:
     import resource
 
-    ids = extra_order_ids(provider, count)
+    everything = extra_order_ids(provider, count + WARM_UP)
+    ids, warm = everything[:count], everything[count:]
     run = bare if kind == "bare" else runner
-    figures = asyncio.run(run(provider, ids, concurrency))
+    figures = asyncio.run(run(provider, ids, concurrency, warm))
     figures["rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(figures))
 
@@ -206,6 +225,16 @@ class Figures:
     rss: float
     """Peak resident memory, MiB."""
     outcomes: dict[str, int]
+
+    @staticmethod
+    def median(runs: list[Figures]) -> Figures:
+        """Each figure's median over repeated runs (the outcomes of the first)."""
+        return Figures(
+            statistics.median(r.elapsed for r in runs),
+            statistics.median(r.cpu for r in runs),
+            statistics.median(r.rss for r in runs),
+            runs[0].outcomes,
+        )
 
 
 def run_worker(kind: str, args: argparse.Namespace, count: int, env: dict[str, str]) -> Figures:
@@ -268,6 +297,9 @@ def main() -> int:
         help="which runs, comma-separated among: bare, runner, cli --json, cli progress "
         "(e.g. --sizes 2000,100000 --only runner,'cli --json' for the memory check)",
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each kind, in turn; medians (default 3)"
+    )
     parser.add_argument("--worker", choices=("bare", "runner"), help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,7 +310,7 @@ def main() -> int:
     wanted = {w.strip().replace(",", "") for w in args.only.replace("cli, ", "cli ").split(",")}
     config = SandboxConfig(
         latency_ms={args.provider: args.latency_ms},
-        extra_orders={args.provider: max(sizes)},
+        extra_orders={args.provider: max(sizes) + WARM_UP},
         pattern_cancel_delay_s=0.0,
     )
     rows: list[tuple[int, str, Figures]] = []
@@ -293,17 +325,20 @@ def main() -> int:
             ids = extra_order_ids(args.provider, count)
             file = Path(tmp) / f"orders-{count}.txt"
             file.write_text("\n".join(ids) + "\n")
-            for name in RUNS:
-                if name.replace(",", "") not in wanted:
-                    continue
-                reset(root)
-                home = Path(tmp) / f"{name.split()[0]}-{count}-{time.time_ns()}"
-                env = isolated_env(sandbox_env, home)
-                if name in ("bare", "runner"):
-                    got = run_worker(name, args, count, env)
-                else:
-                    got = run_cli(args, file, env, json_lines=name == "cli --json")
-                rows.append((count, name, got))
+            runs: dict[str, list[Figures]] = {}
+            for _ in range(args.repeat):  # in turn, so a noisy spell hits every kind alike
+                for name in RUNS:
+                    if name.replace(",", "") not in wanted:
+                        continue
+                    reset(root)
+                    home = Path(tmp) / f"{name.split()[0]}-{count}-{time.time_ns()}"
+                    env = isolated_env(sandbox_env, home)
+                    if name in ("bare", "runner"):
+                        got = run_worker(name, args, count, env)
+                    else:
+                        got = run_cli(args, file, env, json_lines=name == "cli --json")
+                    runs.setdefault(name, []).append(got)
+            rows.extend((count, name, Figures.median(each)) for name, each in runs.items())
     ideal = {n: 2 * n * args.latency_ms / 1000 / args.concurrency for n in sizes}
     print(f"{'orders':>8} {'run':<18} {'wall':>8} {'x bare':>7} {'CPU/order':>10} {'x bare':>7} "
           f"{'peak RSS':>9} {'x bare':>7}  outcomes")  # fmt: skip

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tui.core.domain import CancelRequest, Outcome
 from tui.core.errors import ProviderError, ProviderResponseError, ProviderUnavailable
 from tui.core.lifecycle import Done, NotSent, Why
+from tui.core.providers.transport import EXCHANGE
 from tui.core.redact import Redactor
 
 from .cases import CASES, RX_MARKED, pattern_cancel_body
@@ -119,14 +120,17 @@ async def test_the_deadline_covers_the_whole_answer(api, provider_for, settings_
 async def test_a_deadline_that_strikes_while_connecting_means_nothing_was_sent(
     api, provider_for, settings_for
 ):
-    """httpcore reports the connection's progress (the ``trace`` extension): stuck before
-    the request's headers went out, a cancel is an error — safe to send again — not unknown."""
+    """The provider's transport reports the exchange's progress (as ProviderTransport does
+    when it opens a connection): stuck before any byte of the request was written, a cancel
+    is an error — safe to send again — not unknown."""
     case = CASES["shoplazza"]
     attempts: list[str] = []
 
     async def stuck_connecting(request: httpx.Request) -> httpx.Response:
         attempts.append(request.method)
-        await request.extensions["trace"]("connection.connect_tcp.started", {})
+        seen = EXCHANGE.get()
+        assert seen is not None
+        seen.connecting = True
         await asyncio.sleep(60)
         raise AssertionError("the deadline should have struck")
 

@@ -10,7 +10,13 @@ import socket
 import httpx
 
 from tui.core.providers.factory import build_provider
-from tui.core.providers.transport import ProviderTransport, _Stream, readable
+from tui.core.providers.transport import (
+    EXCHANGE,
+    Exchange,
+    ProviderTransport,
+    _Stream,
+    readable,
+)
 from tui.core.settings import load_settings
 from tui.sandbox import SandboxServer
 
@@ -59,3 +65,38 @@ def test_the_pool_keeps_httpx_limits() -> None:
     pool = transport._pool
     assert (pool._max_connections, pool._max_keepalive_connections) == (7, 3)
     assert pool._keepalive_expiry == 9
+
+
+async def test_the_transport_tells_a_try_it_connected_and_sent() -> None:
+    with SandboxServer() as server:
+        transport = ProviderTransport(verify=httpx.create_ssl_context(), limits=httpx.Limits())
+        async with httpx.AsyncClient(transport=transport) as client:
+            first, again = Exchange(), Exchange()
+            watching = EXCHANGE.set(first)
+            try:
+                assert (await client.get(f"{server.root_url}/_sandbox/health")).status_code == 200
+            finally:
+                EXCHANGE.reset(watching)
+            watching = EXCHANGE.set(again)
+            try:
+                assert (await client.get(f"{server.root_url}/_sandbox/health")).status_code == 200
+            finally:
+                EXCHANGE.reset(watching)
+        assert first.connecting and first.sending and not first.nothing_sent
+        # The kept-alive connection: nothing opened, bytes written.
+        assert not again.connecting and again.sending and not again.nothing_sent
+
+
+async def test_a_try_that_only_connected_sent_nothing_and_a_mock_counts_as_sent() -> None:
+    connecting = Exchange(connecting=True)
+    assert connecting.nothing_sent
+    unseen = Exchange()  # a transport that reports nothing (a test's mock)
+    async with httpx.AsyncClient(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200))
+    ) as client:
+        watching = EXCHANGE.set(unseen)
+        try:
+            await client.get("http://provider.test/")
+        finally:
+            EXCHANGE.reset(watching)
+    assert not unseen.nothing_sent

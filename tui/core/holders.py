@@ -38,11 +38,6 @@ def host_name() -> str:
     return socket.gethostname()
 
 
-@cache
-def _own_start() -> float | None:
-    return process_started(os.getpid())
-
-
 def process_started(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch), or None if it is gone."""
     import psutil  # on the first claim, not at start-up
@@ -54,9 +49,13 @@ def process_started(pid: int) -> float | None:
 
 
 def this_process(operator: str) -> Holder:
-    return Holder(
-        operator=operator, host=host_name(), pid=os.getpid(), pid_started=_own_start()
-    )
+    pid = os.getpid()  # a forked child is another process: its own holder
+    return _holder(operator, pid)
+
+
+@cache
+def _holder(operator: str, pid: int) -> Holder:
+    return Holder(operator=operator, host=host_name(), pid=pid, pid_started=process_started(pid))
 
 
 def same_host(holder: Holder) -> bool:

@@ -53,6 +53,7 @@ from tui.core.errors import (
 )
 from tui.core.provider_settings import DEFAULT_MAX_ANSWER_BYTES
 from tui.core.providers.circuit import CircuitBreaker, CircuitState
+from tui.core.providers.transport import EXCHANGE, Exchange
 from tui.core.redact import Redactor
 from tui.core.text import clean
 
@@ -160,26 +161,6 @@ def header_problem(request: httpx.Request) -> str | None:
             shown = clean(name.decode("ascii", "replace"), max_chars=60)
             return f"the {shown} header holds a newline or a control character"
     return None
-
-
-class _Trace:
-    """httpcore's ``trace`` extension: whether sending had begun when the deadline struck.
-
-    Transports that report nothing (a mock) count as having sent: the safe assumption."""
-
-    def __init__(self) -> None:
-        self.connecting = False
-        self.sending = False
-
-    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
-        if event.startswith("connection."):
-            self.connecting = True
-        elif ".send_request_headers." in event:
-            self.sending = True
-
-    @property
-    def nothing_sent(self) -> bool:
-        return self.connecting and not self.sending
 
 
 class _Retry(Exception):
@@ -302,14 +283,14 @@ class ProviderHttp:
                     self.provider, "the time allowed for sending ran out before this try left"
                 )
             started = time.perf_counter()
-            trace = _Trace()
-            request.extensions["trace"] = trace
+            seen = Exchange()
+            watching = EXCHANGE.set(seen)
             try:
                 async with asyncio.timeout(self.deadline_s):
                     response = await self._exchange(request)
             except TimeoutError as exc:
                 self.breaker.record_failure()
-                if trace.nothing_sent:  # still connecting: the request never left
+                if seen.nothing_sent:  # still connecting: the request never left
                     raise _Retry(
                         ProviderUnavailable(
                             self.provider, f"cannot connect within {self.deadline_s:g} s"
@@ -347,6 +328,8 @@ class ProviderHttp:
                 if not idempotent:
                     raise OutcomeUncertain(self.provider, what) from exc
                 raise ProviderUnavailable(self.provider, what) from exc
+            finally:
+                EXCHANGE.reset(watching)
             elapsed_ms = (time.perf_counter() - started) * 1000
             log.info(
                 "%s %s %s -> %s in %.0f ms request_id=%s",

@@ -158,13 +158,26 @@ def _load() -> dict[str, ProviderSpec]:
     return _specs
 
 
+_ordered: tuple[int, tuple[ProviderSpec, ...]] | None = None
+"""The providers in display order, and the registry version they were sorted at (every
+provider check of every row of a batch asks for them)."""
+
+
+def _in_order() -> tuple[ProviderSpec, ...]:
+    global _ordered
+    if _ordered is None or _ordered[0] != _version:
+        found = _load()
+        _ordered = (_version, tuple(sorted(found.values(), key=lambda s: (s.order, s.key))))
+    return _ordered[1]
+
+
 def specs() -> list[ProviderSpec]:
     """Every provider, in display order."""
-    return sorted(_load().values(), key=lambda spec: (spec.order, spec.key))
+    return list(_in_order())
 
 
 def provider_keys() -> tuple[str, ...]:
-    return tuple(spec.key for spec in specs())
+    return tuple(spec.key for spec in _in_order())
 
 
 def get(key: str) -> ProviderSpec:

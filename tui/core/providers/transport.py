@@ -14,10 +14,36 @@ from __future__ import annotations
 import select
 import ssl
 from collections.abc import Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import httpcore
 import httpx
+
+
+@dataclass
+class Exchange:
+    """What one request did on the wire, as this transport saw it: whether a connection was
+    being opened for it, and whether any of its bytes were written.
+
+    A deadline that strikes while ``connecting`` and before ``sending`` left nothing with
+    the provider. A transport that is not this one (a test's mock) marks nothing, which
+    reads as "may have been sent": the safe assumption."""
+
+    connecting: bool = False
+    sending: bool = False
+
+    @property
+    def nothing_sent(self) -> bool:
+        return self.connecting and not self.sending
+
+
+EXCHANGE: ContextVar[Exchange | None] = ContextVar("stopline_exchange", default=None)
+"""The :class:`Exchange` of the request the current task is sending (httpcore connects and
+writes in the task that sends), set by :class:`~tui.core.providers.http.ProviderHttp` for
+each try. A context variable rather than httpcore's ``trace`` extension: that one is an
+awaited call at every step of every exchange; this is two attribute writes."""
 
 
 def readable(sock: Any) -> bool:
@@ -44,6 +70,9 @@ class _Stream(httpcore.AsyncNetworkStream):
         return await self._inner.read(max_bytes, timeout)
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        seen = EXCHANGE.get()
+        if seen is not None:
+            seen.sending = True
         await self._inner.write(buffer, timeout)
 
     async def aclose(self) -> None:
@@ -77,6 +106,9 @@ class _Backend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        seen = EXCHANGE.get()
+        if seen is not None:
+            seen.connecting = True
         stream = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
         return _Stream(stream)
 
