@@ -13,7 +13,8 @@ reset before each run and each run in a process of its own (so its peak RSS is i
 1. **bare**: one ``httpx.AsyncClient``, a token, then per order ``GET`` the look-up and
    ``POST`` the cancel, ``concurrency`` orders at a time — no journal, no checks;
 2. **runner**: :class:`~tui.core.batch.BatchRunner` on the service (the adapters over HTTP,
-   claims, write-ahead and answers in a fresh SQLite journal);
+   claims, write-ahead and answers in a fresh SQLite journal), in a process settled for the
+   batch as ``stopline batch`` settles its own (``settle_process_for_batch``);
 3. **cli --json**: ``stopline batch FILE --yes --json -c N`` as a user runs it, its output
    read by this bench;
 4. **cli, progress bar**: the same without ``--json``, its stderr a terminal (a pty), so the
@@ -21,7 +22,8 @@ reset before each run and each run in a process of its own (so its peak RSS is i
 
 CPU per order is the process's CPU time (all its threads) over the orders: for bare and
 runner, measured around the run alone, after each has cancelled ``WARM_UP`` other orders
-untimed (connections, lazily loaded code, the journal's first pages); for the CLI, the whole process (start-up included).
+untimed (connections, lazily loaded code, the journal's first pages); for the CLI, the
+whole process (start-up included).
 Every kind runs ``--repeat`` times (default 3), the kinds in turn, and each figure is the
 median of its runs: one noisy spell on a shared machine moves no figure alone. Each figure is
 printed as a ratio to bare's at the same size (the aims: CPU per order within
@@ -184,6 +186,7 @@ async def runner(
     provider: str, ids: list[str], concurrency: int, warm: list[str]
 ) -> dict[str, Any]:
     """BatchRunner through the service, journal included."""
+    from tui.cli.batch_cmd import settle_process_for_batch
     from tui.core.batch import BatchRunner, parse_batch
     from tui.core.service import StoplineService
     from tui.core.settings import load_settings
@@ -195,6 +198,7 @@ async def runner(
         assert not plan.errors, plan.errors[:3]
         warm_plan = batch.preflight(parse_batch("\n".join(warm), provider=provider, reason="bench"))
         await batch.run(warm_plan.rows)
+        settle_process_for_batch()  # as `stopline batch` does before its run
         cpu, began = time.process_time(), time.perf_counter()
         summary = await batch.run(plan.rows)
         return {
