@@ -134,10 +134,12 @@ async def open_screen(journal: Path) -> float:
         began = time.perf_counter()
         app.open_history()
         await shown.wait()  # the first page read and handed to the screen
-        drawn = asyncio.get_running_loop().create_future()
-        app.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
-        await drawn  # the frame with the table in it
-        spent = (time.perf_counter() - began) * 1000
+        drawn: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        # The moment the frame with the table is done: read in the callback itself, not when
+        # this coroutine is next scheduled (the screen asks for the older pages from the
+        # same refresh, and their reading may run first).
+        app.call_after_refresh(lambda: drawn.done() or drawn.set_result(time.perf_counter()))
+        spent = (await drawn - began) * 1000
         screen = app.screen
         assert isinstance(screen, HistoryScreen) and (screen.table or not screen.attempts)
         await app.workers.wait_for_complete()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tui.core import holders
 from tui.core.domain import (
     CancelRequest,
     LookupResult,
@@ -261,7 +262,9 @@ class StoplineService:
 
     def in_flight(self, attempt: Attempt) -> bool:
         """Whether ``attempt`` may be on its way to the provider right now."""
-        return self.lifecycle.in_flight(attempt)
+        # What the lifecycle answers (it asks the same of the journal's clock), without
+        # building it: the history screen asks for every row it reads, before any cancel.
+        return holders.in_flight(attempt, self._journal.where, now=self._journal.now())
 
     # -- the journal, read -------------------------------------------------------------------
 
