@@ -159,3 +159,60 @@ async def test_a_call_after_closing_is_refused(journal_path: Path) -> None:
     await journal.aclose()  # again: nothing
     with pytest.raises(JournalError, match="closed"):
         await journal.get(1)
+
+
+# -- the short wait in a burst ---------------------------------------------------------------
+
+
+def test_a_write_waits_for_company_only_in_a_burst() -> None:
+    from tui.core.journal.sqlite import BURST_GAP_S, group_wait_s
+
+    assert group_wait_s(10.0, None, 0.002) == 0.0  # the first write of the journal's life
+    assert group_wait_s(10.0, 10.0 - BURST_GAP_S, 0.002) == 0.0  # a lone write (console)
+    assert group_wait_s(10.0, 10.0 - BURST_GAP_S / 2, 0.002) == 0.002  # in a burst
+    assert group_wait_s(10.0, 9.999, 0.0) == 0.0  # the wait turned off
+
+
+async def test_writes_arriving_apart_in_a_burst_share_a_group(journal_path: Path) -> None:
+    # A wide window so the grouping does not depend on this machine's speed: the second
+    # write comes 50 ms after the first was taken, within the first's 0.4 s wait.
+    store = Recording(journal_path)
+    journal = SqliteJournal(store, group_window_s=0.4)
+    try:
+        first = make_request("pattern", "MO-burst-0")
+        await journal.claim(first, make_holder(), lease_until=LEASE, take_over=never)
+        store.groups.clear()
+
+        async def claim_later(n: int, delay: float) -> None:
+            await asyncio.sleep(delay)
+            request = make_request("pattern", f"MO-burst-{n}")
+            await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+
+        # Right after the previous group's commit: a burst.
+        await asyncio.gather(claim_later(1, 0.0), claim_later(2, 0.05))
+        assert store.groups == [["claim", "claim"]]
+    finally:
+        await journal.aclose()
+
+
+async def test_a_lone_write_is_committed_without_waiting(journal_path: Path) -> None:
+    store = Recording(journal_path)
+    journal = SqliteJournal(store, group_window_s=5.0)  # a wait that would show
+    try:
+        await journal.claim(
+            make_request("pattern", "MO-lone"), make_holder(), lease_until=LEASE, take_over=never
+        )
+        # Well after the last group: not a burst, so no 5 s wait (the test would time out).
+        await asyncio.sleep(0.05)
+        await asyncio.wait_for(
+            journal.claim(
+                make_request("pattern", "MO-lone-2"),
+                make_holder(),
+                lease_until=LEASE,
+                take_over=never,
+            ),
+            timeout=2.0,
+        )
+        assert store.groups == [["claim"], ["claim"]]
+    finally:
+        await journal.aclose()

@@ -72,6 +72,7 @@ from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder
 from tui.core.outcome_recorder import STOPPED_IN_FLIGHT, OutcomeRecorder
+from tui.core.provider_settings import ProviderSettings
 from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
@@ -84,7 +85,6 @@ from tui.core.vocabulary import NextStep, Verdict, Why
 
 if TYPE_CHECKING:
     from tui.core.journal.protocol import AttemptJournal
-    from tui.core.provider_settings import ProviderSettings
     from tui.core.providers.base import OrderProvider
     from tui.core.settings import Settings
 
@@ -152,7 +152,10 @@ class CancelLifecycle:
     # -- who holds what --------------------------------------------------------------------
 
     def _section(self, key: str) -> ProviderSettings:
-        return self.settings.providers()[key]
+        section = getattr(self.settings, key, None)  # the section the settings hold
+        if isinstance(section, ProviderSettings):
+            return section
+        return self.settings.providers()[key]  # raises KeyError as before
 
     def in_flight(self, attempt: Attempt) -> bool:
         """Whether ``attempt`` may be on its way right now (so it must not be looked at as
