@@ -8,6 +8,9 @@ import subprocess
 import sys
 
 HEAVY = ("pydantic", "pydantic_core", "pydantic_settings", "httpx", "httpcore", "psycopg")
+LATER = ("importlib.metadata", "sqlite3")
+"""Not packages of their own, but loaded only by the runtime (the registry's entry points,
+the journal)."""
 
 _PROBE = """
 import sys
@@ -15,12 +18,14 @@ import sys
 from tui.app import StoplineApp
 
 HEAVY = {heavy!r}
+LATER = {later!r}
 
 
 class FirstFrame(StoplineApp):
     def open_runtime(self) -> None:  # called once the first frame is drawn
         loaded = sorted(
             {{m.split(".")[0] for m in sys.modules if m.split(".")[0] in HEAVY}}
+            | {{m for m in LATER if m in sys.modules}}
         )
         print("loaded:" + ",".join(loaded), flush=True)
         print("screen:" + type(self.screen).__name__, flush=True)
@@ -33,7 +38,7 @@ FirstFrame(lambda: None).run(headless=True, size=(80, 24))
 
 def _probe(prelude: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", _PROBE.format(prelude=prelude, heavy=HEAVY)],
+        [sys.executable, "-c", _PROBE.format(prelude=prelude, heavy=HEAVY, later=LATER)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -51,4 +56,11 @@ def test_the_first_frame_loads_neither_pydantic_nor_httpx() -> None:
 def test_the_probe_would_notice_pydantic() -> None:
     result = _probe(prelude="import tui.core.domain")
     assert result.returncode == 0, result.stderr
-    assert "loaded:pydantic" in result.stdout
+    loaded = result.stdout.split("loaded:")[1].split("\n")[0].split(",")
+    assert "pydantic" in loaded
+
+
+def test_the_probe_would_notice_the_registrys_entry_points() -> None:
+    result = _probe(prelude="import importlib.metadata")
+    assert result.returncode == 0, result.stderr
+    assert "loaded:importlib.metadata" in result.stdout

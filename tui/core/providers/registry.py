@@ -19,7 +19,6 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -150,6 +149,10 @@ def _load() -> dict[str, ProviderSpec]:
         for module in BUILTIN:
             spec = importlib.import_module(module).SPEC
             found[spec.key] = spec
+        # Imported here: importlib.metadata (and the email package it brings) costs the
+        # console's first frame ~9 ms, and only the settings need the providers.
+        from importlib.metadata import entry_points
+
         for point in entry_points(group=ENTRY_POINT_GROUP):
             spec = point.load()
             spec = getattr(spec, "SPEC", spec)
