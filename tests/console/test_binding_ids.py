@@ -17,7 +17,8 @@ from tui.screens.history import AttemptDetailScreen, HistoryScreen, HistoryTable
 from tui.screens.lookup import LookupScreen, ResultsTable
 from tui.screens.modal import HelpfulModal
 from tui.themes import load_themes
-from tui.widgets.fields import TextAreaField, TextField
+from tui.widgets.area_field import TextAreaField
+from tui.widgets.fields import TextField
 from tui.widgets.items import ItemPicker
 from tui.widgets.reason import ReasonField
 

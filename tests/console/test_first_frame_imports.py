@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 HEAVY = ("pydantic", "pydantic_core", "pydantic_settings", "httpx", "httpcore", "psycopg")
-LATER = ("importlib.metadata", "sqlite3")
-"""Not packages of their own, but loaded only by the runtime (the registry's entry points,
-the journal)."""
+LATER = ("importlib.metadata", "sqlite3", "textual.widgets._text_area")
+"""Not packages of their own, but loaded only later: by the runtime (the registry's entry
+points, the journal) or by the batch screen (its paste area)."""
 
 _PROBE = """
 import sys

@@ -4,8 +4,9 @@ let chosen characters through as keys while it is empty.
 A field that takes every printable key would swallow ``q``, ``?`` or ``/`` unseen. So:
 
 * ``escape`` in a field leaves it (binding ``stopline.field.leave``; in the batch screen's text
-  area ``stopline.area.leave``). The field posts :class:`FieldLeft` and gives up focus; the
-  screen moves focus to where single-key actions work (the results, the preset list…).
+  area, :mod:`tui.widgets.area_field`, ``stopline.area.leave``). The field posts
+  :class:`FieldLeft` and gives up focus; the screen moves focus to where single-key actions
+  work (the results, the preset list…).
 * :class:`TextField` with ``keys_when_empty`` lets those characters (e.g. ``/``, ``?``, ``:``)
   reach the screen's bindings while it is empty — no identifier or reason starts with them —
   and types them as usual once it holds text.
@@ -20,7 +21,7 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 
 class FieldLeft(Message):
@@ -35,7 +36,8 @@ class FieldLeft(Message):
         return self.field
 
 
-def _leave(field: Widget) -> None:
+def leave_field(field: Widget) -> None:
+    """Post :class:`FieldLeft` and give up focus (what ``escape`` does in every field)."""
     field.post_message(FieldLeft(field))
     if field.has_focus:
         field.screen.set_focus(None)
@@ -79,21 +81,4 @@ class TextField(Input):
             event.prevent_default()
 
     def action_leave(self) -> None:
-        _leave(self)
-
-
-class TextAreaField(TextArea):
-    """A multi-line field that ``escape`` leaves (``tab`` moves focus, as everywhere)."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "leave",
-            "Leave field",
-            id="stopline.area.leave",
-            tooltip="Leave the text: single keys act again",
-        ),
-    ]
-
-    def action_leave(self) -> None:
-        _leave(self)
+        leave_field(self)

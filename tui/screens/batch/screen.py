@@ -38,7 +38,8 @@ from textual.widgets import (
 from tui.core.batch import (
     DEFAULT_CONCURRENCY,
 )
-from tui.widgets.fields import FieldLeft, TextAreaField, TextField
+from tui.widgets.area_field import TextAreaField
+from tui.widgets.fields import FieldLeft, TextField
 from tui.widgets.reason import ReasonField
 from tui.widgets.topbar import TopBar
 
