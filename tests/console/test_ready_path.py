@@ -131,3 +131,16 @@ def test_the_program_runs_the_console_with_collection_paused(
     # Paused while the app starts; never left paused when the console has gone.
     assert seen == [False]
     assert gc.isenabled() and not startup_collection.is_paused()
+
+
+def test_a_batch_freezes_what_it_starts_with(collector: None) -> None:
+    from tui.cli.batch_cmd import settle_process_for_batch
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    long_lived = {"service": [1, 2, 3]}  # made before the batch, as the service is
+    assert any(o is long_lived for o in gc.get_objects())
+    settle_process_for_batch()
+    assert any(o is long_lived for o in gc.get_objects()) is False  # out of collections' sight
+    assert gc.get_freeze_count() > 0
+    assert gc.isenabled()  # collection goes on for what the batch makes
