@@ -15,6 +15,7 @@ import pytest
 from journal_testkit import LEASE, make_holder, make_order, make_outcome, make_request, never
 
 from tui.core.journal import AttemptState, JournalError, SqliteJournal, SqliteStore
+from tui.core.journal import sqlite as sqlite_journal
 from tui.core.journal.sqlite_store import GroupedWrite
 
 
@@ -173,9 +174,12 @@ def test_a_write_waits_for_company_only_in_a_burst() -> None:
     assert group_wait_s(10.0, 9.999, 0.0) == 0.0  # the wait turned off
 
 
-async def test_writes_arriving_apart_in_a_burst_share_a_group(journal_path: Path) -> None:
-    # A wide window so the grouping does not depend on this machine's speed: the second
-    # write comes 50 ms after the first was taken, within the first's 0.4 s wait.
+async def test_writes_arriving_apart_in_a_burst_share_a_group(
+    journal_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A wide window and a wide burst so the grouping does not depend on this machine's
+    # speed: the second write comes 50 ms after the first was taken, within its 0.4 s wait.
+    monkeypatch.setattr(sqlite_journal, "BURST_GAP_S", 60.0)
     store = Recording(journal_path)
     journal = SqliteJournal(store, group_window_s=0.4)
     try:

@@ -177,6 +177,7 @@ class SqliteJournal:
                     results = self.store.write_group([call.write for call in writes])  # type: ignore[misc]
                 except BaseException as exc:  # the commit failed: none of them stands
                     results = [exc] * len(writes)
+                last_group_end = time.monotonic()  # before any caller hears of it
                 for call, result in zip(writes, results, strict=True):
                     call.result = result
                     call.failed = isinstance(result, BaseException)
@@ -195,8 +196,6 @@ class SqliteJournal:
             for loop, calls in by_loop.items():
                 with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits
                     loop.call_soon_threadsafe(_deliver, calls)
-            if writes:
-                last_group_end = time.monotonic()
             if stop:
                 return
 
