@@ -144,3 +144,26 @@ def test_a_batch_freezes_what_it_starts_with(collector: None) -> None:
     assert any(o is long_lived for o in gc.get_objects()) is False  # out of collections' sight
     assert gc.get_freeze_count() > 0
     assert gc.isenabled()  # collection goes on for what the batch makes
+
+
+def test_the_program_never_imports_httpx_command_line_client(
+    configured_env: dict[str, str],
+) -> None:
+    probe = (
+        "import atexit, sys\n"
+        "seen = lambda: print('loaded:', 'httpx' in sys.modules, 'click' in sys.modules)\n"
+        "atexit.register(seen)\n"
+        "from tui.__main__ import main\n"
+        "sys.argv = ['stopline', 'config', 'check']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=configured_env,
+    )
+    # httpx is in use (the providers' clients); its CLI (click, Pygments) is not.
+    assert "loaded: True False" in result.stdout, (result.stdout, result.stderr)
