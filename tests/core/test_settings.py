@@ -290,3 +290,14 @@ def test_module_reads_the_config_path_at_load_time(
     assert settings_module.load_settings().operator == "first"
     monkeypatch.setenv("STOPLINE_CONFIG", str(second))
     assert settings_module.load_settings().operator == "second"
+
+
+def test_one_section_is_the_one_the_mapping_holds_and_no_other() -> None:
+    from tui.core.settings import load_settings as load
+
+    settings = load(shoplazza={"base_url": "http://127.0.0.1:9/s", "access_token": "t"})
+    for key, section in settings.providers().items():
+        assert settings.section(key) is section
+    for missing in ("nope", "read_only", "theme"):  # not a provider, or not a section
+        with pytest.raises(KeyError):
+            settings.section(missing)

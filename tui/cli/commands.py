@@ -164,7 +164,7 @@ async def _cancel_with_spinner(
     from tui.core.lifecycle import Answered, Done, Sending, Updated
 
     label = registry.label(request.provider)
-    timeout = service.settings.providers()[request.provider].timeout_s
+    timeout = service.settings.section(request.provider).timeout_s
     final: Done | NotSent | None = None
     with waiting(f"looking order {request.order_id} up at {label} before sending…") as status:
         async for event in service.cancel_events(request, confirm=wait):

@@ -152,10 +152,7 @@ class CancelLifecycle:
     # -- who holds what --------------------------------------------------------------------
 
     def _section(self, key: str) -> ProviderSettings:
-        section = getattr(self.settings, key, None)  # the section the settings hold
-        if isinstance(section, ProviderSettings):
-            return section
-        return self.settings.providers()[key]  # raises KeyError as before
+        return self.settings.section(key)
 
     def in_flight(self, attempt: Attempt) -> bool:
         """Whether ``attempt`` may be on its way right now (so it must not be looked at as

@@ -181,6 +181,15 @@ class SettingsBase(BaseSettings):
             if isinstance(section := getattr(self, spec.key, None), ProviderSettings)
         }
 
+    def section(self, key: str) -> ProviderSettings:
+        """One registered provider's section — ``providers()[key]`` without building the
+        whole mapping (every row of a batch asks). :class:`KeyError` if there is none."""
+        registry.get(key)  # KeyError for a provider that is not registered
+        section = getattr(self, key, None)
+        if not isinstance(section, ProviderSettings):
+            raise KeyError(key)
+        return section
+
     def enabled_providers(self) -> list[str]:
         return [key for key, section in self.providers().items() if section.enabled]
 
@@ -204,7 +213,7 @@ class SettingsBase(BaseSettings):
     def is_read_only(self, provider: str | None = None) -> bool:
         if self.read_only:
             return True
-        return bool(provider and self.providers()[provider].read_only)
+        return bool(provider and self.section(provider).read_only)
 
 
 _classes: dict[int, type[SettingsBase]] = {}

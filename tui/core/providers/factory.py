@@ -31,7 +31,7 @@ def build_provider(
     **http: Any,
 ) -> OrderProvider:
     """The adapter for ``key`` with its own ``httpx.AsyncClient`` (closed by ``aclose``)."""
-    section = settings.providers()[key]
+    section = settings.section(key)
     verify = tls_verify(settings)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
     client = httpx.AsyncClient(
