@@ -1,4 +1,5 @@
-"""Each provider's HTTP transport: httpx's own, with one cost taken out of its pool.
+"""Each provider's HTTP transport: httpx's own, with one cost taken out of its pool's idle
+check (and the pool's assignment pass made linear: :mod:`tui.core.providers.pool`).
 
 httpcore's pool asks every idle connection, on every request it assigns and every answer it
 releases, whether the server has closed it (``get_extra_info("is_readable")``). Its anyio
@@ -6,7 +7,7 @@ stream answers by rebuilding anyio's table of socket attributes — a ``getpeern
 call and a dozen closures — before the one ``poll`` that matters. A batch keeps up to 32
 connections, most of them idle between a row's look-up and its cancel, so that table was
 rebuilt hundreds of times an order. Here each stream keeps its socket from the start and
-answers with the ``poll`` alone; everything else is httpcore's, unchanged.
+answers with the ``poll`` alone; the rest of the stream is httpcore's, unchanged.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 import httpcore
 import httpx
+
+from tui.core.providers.pool import LinearPool
 
 
 @dataclass
@@ -125,13 +128,15 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
 
 class ProviderTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport (HTTP/1.1, verifying with ``verify``), its pool on :class:`_Backend`."""
+    """httpx's transport (HTTP/1.1, verifying with ``verify``), its pool a
+    :class:`~tui.core.providers.pool.LinearPool` on :class:`_Backend`."""
 
     def __init__(self, *, verify: ssl.SSLContext, limits: httpx.Limits) -> None:
         super().__init__(verify=verify, limits=limits)
-        # The pool httpx builds, with the same settings and our backend (httpx has no
-        # argument for it; tests/core/test_transport.py fails if this stops applying).
-        self._pool = httpcore.AsyncConnectionPool(
+        # The pool httpx builds, with the same settings, our backend and a linear
+        # assignment pass (httpx has no argument for it; tests/core/test_transport.py
+        # fails if this stops applying).
+        self._pool = LinearPool(
             ssl_context=verify,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
