@@ -119,6 +119,60 @@ async def test_a_write_that_fails_in_a_group_fails_alone(journal_path: Path) -> 
         await journal.aclose()
 
 
+async def test_a_write_failing_halfway_is_undone_alone_and_a_clean_group_has_no_savepoints(
+    journal_path: Path,
+) -> None:
+    class HalfwayFailure(Recording):
+        """The write-ahead of one attempt writes its row, then fails."""
+
+        fail_for: int | None = None
+
+        def _mark_sent(self, conn: Any, attempt_id: int, *args: Any, **kwargs: Any) -> None:
+            super()._mark_sent(conn, attempt_id, *args, **kwargs)
+            if attempt_id == self.fail_for:
+                raise RuntimeError("failed after writing")
+
+    store = HalfwayFailure(journal_path)
+    journal = SqliteJournal(store)
+    statements: list[str] = []
+    assert store._conn is not None
+    store._conn.set_trace_callback(statements.append)
+    try:
+        requests = [make_request("pattern", f"MO-{n}") for n in range(4)]
+        ids = []
+        for request in requests:
+            claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+            assert claim.attempt_id is not None
+            ids.append(claim.attempt_id)
+
+        async def group(pairs: list[tuple[int, Any]]) -> list[Any]:
+            release, busy = await hold_the_thread(journal)
+            calls = [
+                asyncio.ensure_future(journal.mark_sent(i, make_order(r), lease_until=LEASE))
+                for i, r in pairs
+            ]
+            await asyncio.sleep(0.05)
+            statements.clear()
+            release.set()
+            await busy
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+        pairs = list(zip(ids, requests, strict=True))
+        assert await group(pairs[:2]) == [None, None]
+        assert not [s for s in statements if "SAVEPOINT" in s]  # nothing failed: none needed
+        store.fail_for = ids[2]
+        results = await group(pairs[2:])
+        assert isinstance(results[0], RuntimeError) and results[1] is None
+        assert [s for s in statements if "SAVEPOINT" in s]  # the group ran again with them
+        half = await journal.get(ids[2])
+        other = await journal.get(ids[3])
+        assert half is not None and half.state is AttemptState.CLAIMED  # its write undone
+        assert half.before is None
+        assert other is not None and other.state is AttemptState.SENT  # the other stands
+    finally:
+        await journal.aclose()
+
+
 async def test_when_the_groups_commit_fails_no_caller_is_told_it_stands(
     journal_path: Path,
 ) -> None:

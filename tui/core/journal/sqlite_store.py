@@ -68,6 +68,10 @@ DURABLE: frozenset[str] = frozenset({"mark_sent"})
 """Writes whose commit is fsynced before they return: the write-ahead."""
 
 
+class _WriteFailed(Exception):
+    """A write in a group without savepoints failed: the group runs again with them."""
+
+
 @dataclass(frozen=True)
 class GroupedWrite:
     """One write of :meth:`SqliteStore.write_group`: the method's name and its arguments."""
@@ -371,14 +375,17 @@ class SqliteStore:
             )
 
     def write_group(self, calls: Sequence[GroupedWrite]) -> list[Any]:
-        """Run several writes in ONE transaction, each in a savepoint of its own, and commit
-        once — durably (``synchronous=FULL``) when any of them must be (a write-ahead). A
-        write that fails is rolled back alone and its exception is its result; the others
-        stand. No result counts before the commit: if it fails, it raises for all of them
-        (a single write's failure, commit included, is its result).
+        """Run several writes in ONE transaction and commit once — durably
+        (``synchronous=FULL``) when any of them must be (a write-ahead). A write that fails
+        is rolled back alone and its exception is its result; the others stand. No result
+        counts before the commit: if it fails, it raises for all of them (a single write's
+        failure, commit included, is its result).
+
+        Writes almost never fail, so the group first runs with no savepoints (two statements
+        fewer a write, each a trip out of the interpreter lock); only if a write fails is
+        that transaction rolled back and the group run again with a savepoint each.
         """
         durable = any(call.operation in DURABLE for call in calls)
-        results: list[Any] = []
         if len(calls) == 1:  # its own transaction is its savepoint
             call = calls[0]
             try:
@@ -386,6 +393,20 @@ class SqliteStore:
                     return [getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)]
             except Exception as exc:
                 return [exc]
+        try:
+            with self._write(durable=durable) as conn:
+                results: list[Any] = []
+                for call in calls:
+                    try:
+                        results.append(
+                            getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)
+                        )
+                    except Exception as exc:
+                        raise _WriteFailed from exc
+                return results
+        except _WriteFailed:
+            pass  # rolled back whole: again, each write in a savepoint of its own
+        results = []
         with self._write(durable=durable) as conn:
             for call in calls:
                 body = getattr(self, f"_{call.operation}")
