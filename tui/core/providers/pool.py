@@ -1,19 +1,27 @@
-"""httpcore's connection pool with its assignment pass made linear in the connections.
+"""httpcore's connection pool with its assignment pass made linear, and no connection handed
+to two requests at once.
 
 httpcore (1.0.x) runs ``_assign_requests_to_connections`` on every request it queues and
-every answer it releases. For each idle connection the pass counts the pool with a list
-built over every connection (``len([c.is_idle() for c in self._connections])`` — the list's
-length, not the idle count: upstream's open encode/httpcore#1035 describes both), and for
-each queued request it filters every connection twice. A batch keeps up to 32 connections
-per provider, so that was about a thousand ``is_idle`` calls a pass and several passes an
-order: bench/batch_throughput.py measured it at ~6 % of a batch's CPU.
+every answer it releases. Two costs in it, both measured by bench/batch_throughput.py:
 
-:class:`LinearPool` keeps httpcore's decisions exactly — the same connections dropped,
-closed, reused, created, in the same order, the count compared as httpcore compares it —
-and makes each pass O(connections + queued requests). tests/core/test_pool.py runs both
-passes, httpcore's own as the reference, over many random pools and fails when they part
-(for instance when a new httpcore changes its pass: then this one is revisited or
-dropped).
+* For each idle connection the pass counts the pool with a list built over every
+  connection (``len([c.is_idle() for c in self._connections])`` — the list's length, not
+  the idle count: upstream's open encode/httpcore#1035 describes both), and for each queued
+  request it filters every connection twice: about a thousand ``is_idle`` calls a pass in a
+  batch's pool of 32 connections (~6 % of a batch's CPU).
+* An idle HTTP/1.1 connection stays idle until the request handed it starts, so the next
+  request's pass hands it out again; all but one of them wake, fail with
+  ``ConnectionNotAvailable``, queue again and run another pass — in a 32-row batch more than
+  once a request (another ~15 % of its CPU). A connection so handed can also be closed by the
+  next pass as surplus or to make room (upstream's encode/httpcore#1110).
+
+:class:`LinearPool` decides as httpcore does — the same connections dropped, closed, reused
+or created, in the same order, the pool's size compared as httpcore compares it — except
+that a connection already handed to a request still in the pool is neither handed to
+another nor closed as surplus or to make room (an expired one is still closed: its request
+then queues again, as with httpcore). Each pass is O(connections + requests).
+tests/core/test_pool.py checks it against httpcore's own pass, the reference, on random
+pools, and over real HTTP that no request is handed a taken connection.
 """
 
 from __future__ import annotations
@@ -27,11 +35,16 @@ if TYPE_CHECKING:
 
 
 class LinearPool(httpcore.AsyncConnectionPool):
-    """:class:`httpcore.AsyncConnectionPool`, its assignment pass without the re-scans."""
+    """:class:`httpcore.AsyncConnectionPool`, its assignment pass without the re-scans and
+    without handing one connection to two requests."""
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         closing: list[AsyncConnectionInterface] = []
         connections = self._connections
+        # Connections handed to a request still in the pool: an idle one (its request has
+        # not started on it yet) is not handed to another, nor closed as surplus or to make
+        # room.
+        held = {r.connection for r in self._requests if r.connection is not None}
 
         # Closed connections are dropped, expired ones closed; an idle one is closed while
         # the pool holds more than the keep-alive limit (httpcore compares the pool's
@@ -40,7 +53,9 @@ class LinearPool(httpcore.AsyncConnectionPool):
             if connection.is_closed():
                 connections.remove(connection)
             elif connection.has_expired() or (
-                connection.is_idle() and len(connections) > self._max_keepalive_connections
+                connection.is_idle()
+                and len(connections) > self._max_keepalive_connections
+                and connection not in held
             ):
                 connections.remove(connection)
                 closing.append(connection)
@@ -49,24 +64,25 @@ class LinearPool(httpcore.AsyncConnectionPool):
         # connection while there is room, else the first idle one closed to make room.
         for pool_request in [request for request in self._requests if request.is_queued()]:
             origin = pool_request.request.url.origin
-            reuse = next(
+            connection = next(
                 (
                     connection
                     for connection in connections
-                    if connection.can_handle_request(origin) and connection.is_available()
+                    if connection not in held
+                    and connection.can_handle_request(origin)
+                    and connection.is_available()
                 ),
                 None,
             )
-            if reuse is not None:
-                pool_request.assign_to_connection(reuse)
-                continue
-            if len(connections) >= self._max_connections:
-                idle = next((c for c in connections if c.is_idle()), None)
-                if idle is None:
-                    continue  # it waits for a connection to come free
-                connections.remove(idle)
-                closing.append(idle)
-            connection = self.create_connection(origin)
-            connections.append(connection)
+            if connection is None:
+                if len(connections) >= self._max_connections:
+                    idle = next((c for c in connections if c not in held and c.is_idle()), None)
+                    if idle is None:
+                        continue  # it waits for a connection to come free
+                    connections.remove(idle)
+                    closing.append(idle)
+                connection = self.create_connection(origin)
+                connections.append(connection)
             pool_request.assign_to_connection(connection)
+            held.add(connection)
         return closing
