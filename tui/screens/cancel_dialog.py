@@ -14,12 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui.core.vocabulary import ENVIRONMENT_TONE, Tone, plural
 from tui.screens.modal import HelpfulModal
 from tui.themes import tones
 from tui.widgets.items import ItemPicker
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.reason import PresetList, ReasonField
 from tui.widgets.text import t
 
@@ -121,7 +122,7 @@ class CancelDialog(HelpfulModal["CancelRequest | None"]):
             yield Static(id="preview")
             yield Static(id="problem")
             yield Static(Text("y sends it as shown · enter asks first · esc back"), id="keys")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         # The common case is a preset: focus on the numbered list, where a digit takes one

@@ -8,9 +8,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.screens.modal import HelpfulModal
+from tui.widgets.keys_footer import KeysFooter
 
 
 class ConfirmScreen(HelpfulModal[bool]):
@@ -64,7 +65,7 @@ class ConfirmScreen(HelpfulModal[bool]):
             if self.detail is not None:
                 yield Static(self.detail, id="detail")
             yield Static(Text(f"y  {self.yes}      n / esc  {self.no}"), id="answers")
-        yield Footer()
+        yield KeysFooter()
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

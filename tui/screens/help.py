@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tui.widgets.keys_footer import KeysFooter
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -102,4 +104,4 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = Text(f"Keys valid now — {self.where}")
             scroll.border_subtitle = Text("esc closes · remap by id in config [keymap]")
             yield Static(table)
-        yield Footer()
+        yield KeysFooter()

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui import messages as msg
 from tui.core.domain import Outcome
@@ -44,6 +44,7 @@ from tui.screens.history_rows import (
 )
 from tui.themes import tones
 from tui.widgets.fields import FieldLeft, TextField
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.rowtable import RowTable
 from tui.widgets.text import t
 from tui.widgets.topbar import TopBar
@@ -175,7 +176,7 @@ class HistoryScreen(Screen[None]):
         with Vertical(id="history-body"):
             yield Static(Text("Reading the journal…", style="dim"), id="history-note")
         yield Static(id="history-row")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         app = self.stopline

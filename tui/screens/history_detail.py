@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.core.domain import Outcome
 from tui.core.providers import registry
@@ -20,6 +20,7 @@ from tui.core.vocabulary import Tone
 from tui.screens.history_rows import WORD_TONE, outcome_word
 from tui.screens.modal import HelpfulModal
 from tui.themes import tones
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.text import t
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ class AttemptDetailScreen(HelpfulModal[None]):
             )
             scroll.border_subtitle = Text("esc closes")
             yield Static(self.body_text(), id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     def body_text(self) -> Table:
         """The detail as shown (a grid of cleaned ``Text``)."""

@@ -16,7 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input, Label
+from textual.widgets import DataTable, Input, Label
 
 from tui import messages as msg
 from tui.core.vocabulary import LookupState, NextStep
@@ -33,6 +33,7 @@ from tui.screens.lookup_table import (
 from tui.widgets.breakdown import BreakdownPanel
 from tui.widgets.fields import FieldLeft, TextField
 from tui.widgets.floor_line import FloorLine
+from tui.widgets.keys_footer import KeysFooter
 from tui.widgets.lines import LinesPane
 from tui.widgets.status_strip import ProviderStrip
 from tui.widgets.text import t
@@ -157,7 +158,7 @@ class LookupScreen(LookupFloor, LookupCancelling):
             )
         yield ProviderStrip(show_timings=self.stopline.show_timings, id="strip")
         yield FloorLine(id="floor")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#search", Input).focus()

@@ -13,11 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from tui.core.batch import BatchPlan, BatchSummary
 from tui.core.text import csv_safe
 from tui.screens.modal import HelpfulModal
+from tui.widgets.keys_footer import KeysFooter
 
 EXPORT_COLUMNS = (
     "line_no",
@@ -122,7 +123,7 @@ class ExportScreen(HelpfulModal["Path | None"]):
             yield Static(
                 Text("enter writes (never over an existing file) · esc back"), id="export-help"
             )
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#export-path", Input).focus()

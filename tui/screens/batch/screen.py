@@ -27,7 +27,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import (
     ContentSwitcher,
-    Footer,
     Label,
     ProgressBar,
     Select,
@@ -49,6 +48,7 @@ from tui.screens.batch.export import BatchExporting
 from tui.screens.batch.form import BatchForm
 from tui.screens.batch.preview import BatchPreviewing
 from tui.screens.batch.run import BatchRunning
+from tui.widgets.keys_footer import KeysFooter
 
 
 class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
@@ -187,7 +187,7 @@ class BatchScreen(BatchRunning, BatchPreviewing, BatchExporting, BatchForm):
                 yield ProgressBar(id="progress", show_eta=False)
                 yield Static(id="counts")
         yield Static(id="row-detail")  # shown with the preview and the run
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         app = self.stopline
