@@ -57,6 +57,10 @@ log = logging.getLogger("stopline.console")
 FIRST_PAGE = 100
 """Attempts read before the screen shows them; the rest follow in pages of PAGE."""
 PAGE = 1_000
+OLDER_PAGES_AFTER_S = 0.1
+"""The older pages start this long after the first is shown: turning a page of rows into
+attempts holds the interpreter for tens of milliseconds, which would hold back the frames
+that draw the first screenful and its keys (bench/history.py)."""
 
 
 class HistoryTable(RowTable):
@@ -206,8 +210,9 @@ class HistoryScreen(Screen[None]):
     @work(exclusive=True, group="history-read", exit_on_error=False)
     async def read_journal(self, after: Attempt | None = None) -> None:
         """One page: the newest FIRST_PAGE attempts, or the PAGE after ``after``. The next
-        page is asked for once this one is on screen (see :meth:`_loaded`), so reading the
-        rest never competes with drawing the first."""
+        page is asked for once this one is on screen — the second OLDER_PAGES_AFTER_S after
+        the first (see :meth:`_loaded`) — so reading the rest never competes with drawing
+        the first."""
         service = self.stopline.service
         assert service is not None
         size = FIRST_PAGE if after is None else min(PAGE, HISTORY_LIMIT - len(self.attempts))
@@ -237,7 +242,10 @@ class HistoryScreen(Screen[None]):
         self.complete = message.complete
         if not message.complete and message.attempts:
             last = message.attempts[-1]
-            self.call_after_refresh(lambda: self.read_journal(last))
+            if message.first:  # once the first screenful and its keys are drawn
+                self.set_timer(OLDER_PAGES_AFTER_S, lambda: self.read_journal(last))
+            else:
+                self.call_after_refresh(lambda: self.read_journal(last))
         if message.first:
             self.attempts, self.flying = list(message.attempts), list(message.in_flight)
             self._cells.clear()
