@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from tui import messages as msg
 from tui.core.domain import CancelOutcome, CancelRequest, Order, Outcome
@@ -98,6 +99,37 @@ async def test_the_newest_page_first_then_the_rest_and_cells_only_for_what_is_se
         await pilot.pause()
         assert len(stacks) == ATTEMPTS  # made once, for the filter
         assert [history.attempts[i].order_id for i in history.shown_rows] == ["MO-00007"]
+
+
+async def test_the_first_screenful_and_its_keys_are_whole_before_an_older_page_is_read(
+    make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a page holds the interpreter for tens of milliseconds: the older pages wait
+    for their timer (here far off), not for the first refresh, so the first screenful and
+    the footer with the table's keys are drawn with nothing read beside them."""
+    seed(journal_store, FIRST_PAGE + 20)
+    monkeypatch.setattr(history_screen, "OLDER_PAGES_AFTER_S", 600.0)
+    app = make_journal_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        service = app.service
+        assert service is not None
+        pages: list[object] = []
+        real_attempts = service.attempts
+
+        async def paged(*args: Any, **kwargs: Any) -> Any:
+            pages.append(kwargs.get("after"))
+            return await real_attempts(*args, **kwargs)
+
+        monkeypatch.setattr(service, "attempts", paged)
+        lookup_screen(app).results.focus()
+        await pilot.press("h")
+        await settle(pilot)
+        history = app.screen
+        assert isinstance(history, HistoryScreen) and history.table is not None
+        assert history.table.has_focus
+        keys = {key.action for key in history.query(FooterKey)}
+        assert "select_cursor" in keys  # the footer shows the table's keys
+        assert pages == [None] and not history.complete  # and no older page was read
 
 
 async def test_the_floor_s_news_while_pages_are_still_read(
