@@ -4,7 +4,7 @@ probe, rebuilds once for each change)."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -78,6 +78,38 @@ async def test_the_footer_shows_the_screens_keys_from_the_start() -> None:
     async with app.run_test(size=(60, 6)) as pilot:
         await pilot.pause()
         assert [key.key for key in app.query(FooterKey)] == ["x", "q"]
+        app.shown = False
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert [key.key for key in app.query(FooterKey)] == ["q"]
+
+
+async def test_a_rebuild_lost_with_a_screen_leaves_nothing_stuck() -> None:
+    """A rebuild asked for can be lost (its screen gone before the refresh): the next
+    change still rebuilds the footer."""
+    app = Switches(KeysFooter)
+    async with app.run_test(size=(60, 6)) as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeysFooter)
+        asked = footer.call_after_refresh
+        lost: list[object] = []
+
+        def lose_the_first(callback: Any, *args: Any) -> bool:
+            if not lost:
+                lost.append(callback)
+                return True
+            return asked(callback, *args)
+
+        footer.call_after_refresh = lose_the_first  # type: ignore[method-assign]
+        app.shown = False
+        app.screen.refresh_bindings()  # its rebuild is lost
+        await pilot.pause()
+        app.shown = True
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        await pilot.pause()
+        assert lost and [key.key for key in app.query(FooterKey)] == ["x", "q"]
         app.shown = False
         app.screen.refresh_bindings()
         await pilot.pause()
