@@ -46,6 +46,30 @@ def seed(store: SqliteStore, count: int) -> None:
         )
 
 
+async def open_history_counting_pages(
+    app: Any, pilot: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[HistoryScreen, list[tuple[int | None, int | None]]]:
+    """``h`` from the lookup screen, every page read counted as (limit, id of the attempt it
+    follows); returns once the screen has settled."""
+    service = app.service
+    assert service is not None
+    pages: list[tuple[int | None, int | None]] = []
+    real_attempts = service.attempts
+
+    async def paged(*args: Any, **kwargs: Any) -> Any:
+        after = kwargs.get("after")
+        pages.append((kwargs.get("limit"), after.id if after is not None else None))
+        return await real_attempts(*args, **kwargs)
+
+    monkeypatch.setattr(service, "attempts", paged)
+    lookup_screen(app).results.focus()
+    await pilot.press("h")
+    await settle(pilot)
+    history = app.screen
+    assert isinstance(history, HistoryScreen)
+    return history, pages
+
+
 async def test_the_newest_page_first_then_the_rest_and_cells_only_for_what_is_seen(
     make_journal_app: AppFactory, journal_store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -68,22 +92,7 @@ async def test_the_newest_page_first_then_the_rest_and_cells_only_for_what_is_se
     monkeypatch.setattr(history_screen, "haystack", counted_haystack)
     app = make_journal_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        service = app.service
-        assert service is not None
-        pages: list[tuple[int | None, int | None]] = []
-        real_attempts = service.attempts
-
-        async def paged(*args: Any, **kwargs: Any) -> Any:
-            after = kwargs.get("after")
-            pages.append((kwargs.get("limit"), after.id if after is not None else None))
-            return await real_attempts(*args, **kwargs)
-
-        monkeypatch.setattr(service, "attempts", paged)
-        lookup_screen(app).results.focus()
-        await pilot.press("h")
-        await settle(pilot)
-        history = app.screen
-        assert isinstance(history, HistoryScreen)
+        history, pages = await open_history_counting_pages(app, pilot, monkeypatch)
         assert pages[0] == (FIRST_PAGE, None)  # the newest page alone before showing
         assert all(after is not None for _, after in pages[1:])  # then page after page
         assert len(history.attempts) == ATTEMPTS and history.complete
@@ -111,25 +120,11 @@ async def test_the_first_screenful_and_its_keys_are_whole_before_an_older_page_i
     monkeypatch.setattr(history_screen, "OLDER_PAGES_AFTER_S", 600.0)
     app = make_journal_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        service = app.service
-        assert service is not None
-        pages: list[object] = []
-        real_attempts = service.attempts
-
-        async def paged(*args: Any, **kwargs: Any) -> Any:
-            pages.append(kwargs.get("after"))
-            return await real_attempts(*args, **kwargs)
-
-        monkeypatch.setattr(service, "attempts", paged)
-        lookup_screen(app).results.focus()
-        await pilot.press("h")
-        await settle(pilot)
-        history = app.screen
-        assert isinstance(history, HistoryScreen) and history.table is not None
-        assert history.table.has_focus
+        history, pages = await open_history_counting_pages(app, pilot, monkeypatch)
+        assert history.table is not None and history.table.has_focus
         keys = {key.action for key in history.query(FooterKey)}
         assert "select_cursor" in keys  # the footer shows the table's keys
-        assert pages == [None] and not history.complete  # and no older page was read
+        assert pages == [(FIRST_PAGE, None)] and not history.complete  # no older page read
 
 
 async def test_the_floor_s_news_while_pages_are_still_read(

@@ -44,18 +44,24 @@ async def hold_the_thread(journal: SqliteJournal) -> tuple[threading.Event, asyn
     return release, pending
 
 
+async def claimed(journal: SqliteJournal, count: int) -> tuple[list[Any], list[int]]:
+    """``count`` orders claimed one by one: their requests and attempt ids."""
+    requests = [make_request("pattern", f"MO-{n}") for n in range(count)]
+    ids = []
+    for request in requests:
+        claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
+        assert claim.attempt_id is not None
+        ids.append(claim.attempt_id)
+    return requests, ids
+
+
 async def test_write_aheads_waiting_together_commit_once_and_each_is_on_disk_when_it_returns(
     journal_path: Path,
 ) -> None:
     store = Recording(journal_path)
     journal = SqliteJournal(store)
     try:
-        requests = [make_request("pattern", f"MO-{n}") for n in range(8)]
-        ids = []
-        for request in requests:
-            claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
-            assert claim.attempt_id is not None
-            ids.append(claim.attempt_id)
+        requests, ids = await claimed(journal, 8)
         store.groups.clear()
         release, busy = await hold_the_thread(journal)
         other = SqliteStore(journal_path)  # another process's view of the file
@@ -138,12 +144,7 @@ async def test_a_write_failing_halfway_is_undone_alone_and_a_clean_group_has_no_
     assert store._conn is not None
     store._conn.set_trace_callback(statements.append)
     try:
-        requests = [make_request("pattern", f"MO-{n}") for n in range(4)]
-        ids = []
-        for request in requests:
-            claim = await journal.claim(request, make_holder(), lease_until=LEASE, take_over=never)
-            assert claim.attempt_id is not None
-            ids.append(claim.attempt_id)
+        requests, ids = await claimed(journal, 4)
 
         async def group(pairs: list[tuple[int, Any]]) -> list[Any]:
             release, busy = await hold_the_thread(journal)
