@@ -237,3 +237,33 @@ async def test_every_providers_transport_pools_on_the_linear_pass() -> None:
         assert isinstance(pool, LinearPool)
     finally:
         await provider.aclose()
+
+
+async def test_a_kept_connection_the_server_closed_is_not_handed_out_again() -> None:
+    """A server that closes a kept-alive connection once it has answered: the next request
+    gets a new connection, not the closed one (no "server disconnected")."""
+    connections = 0
+
+    async def answer_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # kept alive as far as the client knows, closed here
+
+    server = await asyncio.start_server(answer_then_close, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    section = {"base_url": f"http://127.0.0.1:{port}", "access_token": "t"}
+    provider = build_provider("shoplazza", load_settings(shoplazza=section))
+    try:
+        client = provider.http.client
+        for _ in range(3):
+            answer = await client.get(f"http://127.0.0.1:{port}/")
+            assert answer.status_code == 200 and answer.text == "ok"
+            await asyncio.sleep(0.05)  # the close reaches the idle connection's socket
+        assert connections == 3
+    finally:
+        await provider.aclose()
+        server.close()
+        await server.wait_closed()
