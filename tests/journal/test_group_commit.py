@@ -160,11 +160,12 @@ async def test_a_write_failing_halfway_is_undone_alone_and_a_clean_group_has_no_
 
         pairs = list(zip(ids, requests, strict=True))
         assert await group(pairs[:2]) == [None, None]
-        assert not [s for s in statements if "SAVEPOINT" in s]  # nothing failed: none needed
+        assert not [s for s in statements if "one_call" in s]  # nothing failed: none a write
         store.fail_for = ids[2]
         results = await group(pairs[2:])
         assert isinstance(results[0], RuntimeError) and results[1] is None
-        assert [s for s in statements if "SAVEPOINT" in s]  # the group ran again with them
+        assert [s for s in statements if "SAVEPOINT one_call" in s]  # again, one a write
+        assert sum("BEGIN" in s for s in statements) == 1  # in the same transaction
         half = await journal.get(ids[2])
         other = await journal.get(ids[3])
         assert half is not None and half.state is AttemptState.CLAIMED  # its write undone

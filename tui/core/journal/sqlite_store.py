@@ -69,7 +69,7 @@ DURABLE: frozenset[str] = frozenset({"mark_sent"})
 
 
 class _WriteFailed(Exception):
-    """A write in a group without savepoints failed: the group runs again with them."""
+    """A write of a group run in one savepoint failed: the group runs again, a savepoint each."""
 
 
 @dataclass(frozen=True)
@@ -381,9 +381,10 @@ class SqliteStore:
         counts before the commit: if it fails, it raises for all of them (a single write's
         failure, commit included, is its result).
 
-        Writes almost never fail, so the group first runs with no savepoints (two statements
-        fewer a write, each a trip out of the interpreter lock); only if a write fails is
-        that transaction rolled back and the group run again with a savepoint each.
+        Writes almost never fail, so the group first runs in one savepoint for all (two
+        statements a group instead of two a write, each a trip out of the interpreter lock);
+        only if a write fails is that savepoint rolled back and the group run again, in the
+        same transaction, with a savepoint each.
         """
         durable = any(call.operation in DURABLE for call in calls)
         if len(calls) == 1:  # its own transaction is its savepoint
@@ -393,33 +394,35 @@ class SqliteStore:
                     return [getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)]
             except Exception as exc:
                 return [exc]
-        try:
-            with self._write(durable=durable) as conn:
-                results: list[Any] = []
-                for call in calls:
-                    try:
-                        results.append(
-                            getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)
-                        )
-                    except Exception as exc:
-                        raise _WriteFailed from exc
-                return results
-        except _WriteFailed:
-            pass  # rolled back whole: again, each write in a savepoint of its own
-        results = []
         with self._write(durable=durable) as conn:
-            for call in calls:
-                body = getattr(self, f"_{call.operation}")
-                conn.execute("SAVEPOINT one_call")
-                try:
-                    results.append(body(conn, *call.args, **call.kwargs))
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO one_call")
-                    if isinstance(exc, sqlite3.Error):
-                        exc = JournalError(f"cannot write the journal at {self.path}: {exc}")
-                    results.append(exc)
-                conn.execute("RELEASE one_call")
+            conn.execute("SAVEPOINT whole_group")
+            try:
+                results = [self._run_write(conn, call) for call in calls]
+            except _WriteFailed:
+                # Undone whole, the write lock still held: again, a savepoint each.
+                conn.execute("ROLLBACK TO whole_group")
+                results = [self._run_write_alone(conn, call) for call in calls]
+            conn.execute("RELEASE whole_group")
         return results
+
+    def _run_write(self, conn: sqlite3.Connection, call: GroupedWrite) -> Any:
+        try:
+            return getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)
+        except Exception as exc:
+            raise _WriteFailed from exc
+
+    def _run_write_alone(self, conn: sqlite3.Connection, call: GroupedWrite) -> Any:
+        """``call`` in a savepoint of its own: its failure, undone, is its result."""
+        conn.execute("SAVEPOINT one_call")
+        try:
+            result = getattr(self, f"_{call.operation}")(conn, *call.args, **call.kwargs)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO one_call")
+            if isinstance(exc, sqlite3.Error):
+                exc = JournalError(f"cannot write the journal at {self.path}: {exc}")
+            result = exc
+        conn.execute("RELEASE one_call")
+        return result
 
     def _claim(
         self,
