@@ -267,3 +267,12 @@ async def test_a_kept_connection_the_server_closed_is_not_handed_out_again() -> 
         await provider.aclose()
         server.close()
         await server.wait_closed()
+
+
+def test_the_pool_is_for_http1_only() -> None:
+    """An HTTP/2 connection serves many requests at once; this pool hands one to one."""
+    with pytest.raises(ValueError, match=r"HTTP/1\.1"):
+        LinearPool(http2=True)
+    with pytest.raises(ValueError, match=r"HTTP/1\.1"):
+        LinearPool(None, None, 10, None, None, True, True)
+    assert LinearPool(http1=True, http2=False)._http2 is False

@@ -15,18 +15,19 @@ every answer it releases. Two costs in it, both measured by bench/batch_throughp
   once a request (another ~15 % of its CPU). A connection so handed can also be closed by the
   next pass as surplus or to make room (upstream's encode/httpcore#1110).
 
-:class:`LinearPool` decides as httpcore does — the same connections dropped, closed, reused
-or created, in the same order, the pool's size compared as httpcore compares it — except
-that a connection already handed to a request still in the pool is neither handed to
-another nor closed as surplus or to make room (an expired one is still closed: its request
-then queues again, as with httpcore). Each pass is O(connections + requests).
+:class:`LinearPool`, for HTTP/1.1 pools (the providers' own), decides as httpcore does —
+the same connections dropped, closed, reused or created, in the same order, the pool's size
+compared as httpcore compares it — except that a connection already handed to a request
+still in the pool is neither handed to another nor closed as surplus or to make room (an
+expired one is still closed: its request then queues again, as with httpcore). Each pass
+is O(connections + requests).
 tests/core/test_pool.py checks it against httpcore's own pass, the reference, on random
 pools, and over real HTTP that no request is handed a taken connection.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
 
 class LinearPool(httpcore.AsyncConnectionPool):
     """:class:`httpcore.AsyncConnectionPool`, its assignment pass without the re-scans and
-    without handing one connection to two requests."""
+    without handing one connection to two requests — HTTP/1.1 only (an HTTP/2 connection is
+    meant to be handed to many at once)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("http2", len(args) > 6 and args[6]):  # httpcore's 7th parameter
+            raise ValueError("LinearPool hands a connection to one request at a time: HTTP/1.1")
+        super().__init__(*args, **kwargs)
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         closing: list[AsyncConnectionInterface] = []
