@@ -72,7 +72,6 @@ from tui.core.holders import ACTIVE, CLAIMING, in_flight, this_process
 from tui.core.identifiers import InvalidInput
 from tui.core.journal.model import Attempt, AttemptState, Claim, Holder
 from tui.core.outcome_recorder import STOPPED_IN_FLIGHT, OutcomeRecorder
-from tui.core.provider_settings import ProviderSettings
 from tui.core.providers.http import SEND_BY
 from tui.core.settling import (
     RECHECK_PREFIX,
@@ -151,9 +150,6 @@ class CancelLifecycle:
 
     # -- who holds what --------------------------------------------------------------------
 
-    def _section(self, key: str) -> ProviderSettings:
-        return self.settings.section(key)
-
     def in_flight(self, attempt: Attempt) -> bool:
         """Whether ``attempt`` may be on its way right now (so it must not be looked at as
         finished): claimed or sent by a live process — this one included — or, on another
@@ -174,11 +170,11 @@ class CancelLifecycle:
         return f"attempt #{attempt.id} by {attempt.who}{where}{pid} since {since}"
 
     def _claim_lease(self, key: str) -> datetime:
-        timeout = self._section(key).timeout_s
+        timeout = self.settings.section(key).timeout_s
         return self._clock() + timedelta(seconds=timeout * 3 + 10)
 
     def _send_budget_s(self, key: str) -> float:
-        return SEND_BUDGET_TIMEOUTS * self._section(key).timeout_s
+        return SEND_BUDGET_TIMEOUTS * self.settings.section(key).timeout_s
 
     # -- the cancel ------------------------------------------------------------------------
 
@@ -514,7 +510,7 @@ class CancelLifecycle:
     ) -> AsyncIterator[CancelEvent]:
         request, before = ready.request, ready.before
         provider = self._provider(request.provider)
-        section = self._section(request.provider)
+        section = self.settings.section(request.provider)
         budget = self._send_budget_s(request.provider)
         # The deadlines are taken before the write-ahead and the lease from the same moment,
         # so the lease ends at least the settle time after the last byte may leave.
